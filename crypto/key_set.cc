@@ -53,8 +53,7 @@ StatusOr<std::string> DeriveKey(std::string_view passphrase, const cg::v1::Seale
   }
   std::string key(crypto_aead_xchacha20poly1305_ietf_KEYBYTES, '\0');
   if (crypto_pwhash(reinterpret_cast<unsigned char*>(key.data()), key.size(), passphrase.data(),
-                    passphrase.size(),
-                    reinterpret_cast<const unsigned char*>(sealed.salt().data()),
+                    passphrase.size(), reinterpret_cast<const unsigned char*>(sealed.salt().data()),
                     sealed.opslimit(), sealed.memlimit(), crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return ResourceExhaustedError("not enough memory to derive the key-file key (Argon2id)");
   }
@@ -103,9 +102,8 @@ KdfStrength StrengthOf(const cg::v1::SealedSecret& sealed) {
   return KdfStrength::kInteractive;
 }
 
-StatusOr<std::string> Unseal(const cg::v1::SealedSecret& sealed,
-                             const cg::v1::PublicKeyEntry& pub, std::string_view passphrase,
-                             const KeySetLoadOptions& options) {
+StatusOr<std::string> Unseal(const cg::v1::SealedSecret& sealed, const cg::v1::PublicKeyEntry& pub,
+                             std::string_view passphrase, const KeySetLoadOptions& options) {
   if (!sealed.plaintext_seed().empty()) {
     if (!options.allow_plaintext) {
       return FailedPreconditionError(
@@ -119,8 +117,7 @@ StatusOr<std::string> Unseal(const cg::v1::SealedSecret& sealed,
                          sealed.cipher() + "')");
   }
   if (sealed.nonce().size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
-      sealed.ciphertext().size() !=
-          kEd25519SeedBytes + crypto_aead_xchacha20poly1305_ietf_ABYTES) {
+      sealed.ciphertext().size() != kEd25519SeedBytes + crypto_aead_xchacha20poly1305_ietf_ABYTES) {
     return DataLossError("sealed key has a nonce or ciphertext of the wrong size");
   }
   if (passphrase.empty()) return FailedPreconditionError("no passphrase given for the key file");
@@ -147,7 +144,9 @@ cg::v1::PublicKeyEntry NewPublicEntry(const SigningKey& key, Clock::time_point n
   cg::v1::PublicKeyEntry pub;
   pub.set_key_id(key.key_id());
   pub.set_public_key(key.public_key());
-  *pub.mutable_not_before() = ToProtoTimestamp(now);
+  // Whole seconds, like attestations' issued_at, so a key is valid for what it
+  // signs in the second it was made.
+  *pub.mutable_not_before() = ToProtoTimestamp(std::chrono::floor<std::chrono::seconds>(now));
   pub.set_state(cg::v1::KEY_STATE_ACTIVE);
   return pub;
 }
@@ -183,8 +182,10 @@ StatusOr<cg::v1::KeySetFile> ParseKeySetFile(const std::string& path) {
   int active = 0;
   for (const auto& entry : file.keys()) {
     const auto& pub = entry.published();
-    if (pub.public_key().size() != kEd25519PublicKeyBytes || pub.key_id() != KeyIdOf(pub.public_key())) {
-      return DataLossError("key file " + path + " has a key whose id does not match its public key");
+    if (pub.public_key().size() != kEd25519PublicKeyBytes ||
+        pub.key_id() != KeyIdOf(pub.public_key())) {
+      return DataLossError("key file " + path +
+                           " has a key whose id does not match its public key");
     }
     if (pub.state() == cg::v1::KEY_STATE_ACTIVE) ++active;
   }
@@ -233,7 +234,8 @@ StatusOr<KeySet> KeySet::Create(std::string_view node_id, std::string_view side,
   auto key = std::make_unique<SigningKey>(SigningKey::Generate());
   auto* entry = set.file_.add_keys();
   *entry->mutable_published() = NewPublicEntry(*key, now);
-  CG_ASSIGN_OR_RETURN(*entry->mutable_secret(), Seal(*key, entry->published(), passphrase, strength));
+  CG_ASSIGN_OR_RETURN(*entry->mutable_secret(),
+                      Seal(*key, entry->published(), passphrase, strength));
   set.active_ = std::move(key);
   return set;
 }
@@ -274,13 +276,16 @@ Status KeySet::Rotate(std::string_view passphrase, Clock::time_point now) {
   cg::v1::KeySetEntry fresh;
   *fresh.mutable_published() = NewPublicEntry(*next, now);
   for (const auto& entry : file_.keys()) {
-    if (entry.published().state() == cg::v1::KEY_STATE_ACTIVE) strength = StrengthOf(entry.secret());
+    if (entry.published().state() == cg::v1::KEY_STATE_ACTIVE)
+      strength = StrengthOf(entry.secret());
   }
-  CG_ASSIGN_OR_RETURN(*fresh.mutable_secret(), Seal(*next, fresh.published(), passphrase, strength));
+  CG_ASSIGN_OR_RETURN(*fresh.mutable_secret(),
+                      Seal(*next, fresh.published(), passphrase, strength));
   for (auto& entry : *file_.mutable_keys()) {
     if (entry.published().state() != cg::v1::KEY_STATE_ACTIVE) continue;
     entry.mutable_published()->set_state(cg::v1::KEY_STATE_RETIRED);
-    *entry.mutable_published()->mutable_not_after() = ToProtoTimestamp(now);
+    *entry.mutable_published()->mutable_not_after() =
+        ToProtoTimestamp(std::chrono::floor<std::chrono::seconds>(now));
     entry.clear_secret();
   }
   *file_.add_keys() = std::move(fresh);

@@ -17,12 +17,11 @@
 
 namespace cg::crypto {
 
-
 // How hard the passphrase is to guess by brute force; libsodium's presets.
 enum class KdfStrength {
-  kInteractive,  // 64 MiB, 2 passes: tests and development
-  kModerate,     // 256 MiB, 3 passes: the default for nodes
-  kSensitive,    // 1 GiB, 4 passes
+  kInteractive,        // 64 MiB, 2 passes: tests and development
+  kModerate,           // 256 MiB, 3 passes: the default for nodes
+  kSensitive,          // 1 GiB, 4 passes
   kPlaintextForTests,  // not sealed at all; loads only with allow_plaintext
 };
 

@@ -61,7 +61,8 @@ StatusOr<std::string> Pseudonymizer::Pseudonymize(std::string_view raw_id) const
   std::string normal;
   normal.reserve(raw_id.size());
   for (char c : raw_id) {
-    if (c == ' ' || c == '\t' || c == '-' || c == '(' || c == ')' || c == '\r' || c == '\n') continue;
+    if (c == ' ' || c == '\t' || c == '-' || c == '(' || c == ')' || c == '\r' || c == '\n')
+      continue;
     normal += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
   }
   if (normal.empty()) return InvalidArgumentError("natural-person id is empty");

@@ -16,8 +16,8 @@ StatusOr<TrustList> TrustList::LoadFiles(const std::vector<std::string>& paths) 
     cg::v1::TrustList list;
     Status parsed = JsonToMessage(*text, &list);
     if (!parsed.ok()) {
-      return InvalidArgumentError("trust file " + path + " is not a trust list: " +
-                                  parsed.message());
+      return InvalidArgumentError("trust file " + path +
+                                  " is not a trust list: " + parsed.message());
     }
     Status added = trust.Add(list);
     if (!added.ok()) return added.WithContext("trust file " + path);

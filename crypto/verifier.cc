@@ -3,29 +3,67 @@
 #include "crypto/attestation.h"
 #include "crypto/digest.h"
 #include "crypto/dsse.h"
+#include "crypto/encoding.h"
 
 namespace cg::crypto {
 
 std::string_view VerifyFailureCode(VerifyFailure failure) {
   switch (failure) {
-    case VerifyFailure::kNone: return "VALID";
-    case VerifyFailure::kMalformed: return "MALFORMED";
-    case VerifyFailure::kUnsupportedPayloadType: return "UNSUPPORTED_PAYLOAD_TYPE";
-    case VerifyFailure::kUnknownIssuer: return "UNKNOWN_ISSUER";
-    case VerifyFailure::kUnknownKey: return "UNKNOWN_KEY";
-    case VerifyFailure::kBadSignature: return "BAD_SIGNATURE";
-    case VerifyFailure::kIssuerMismatch: return "ISSUER_MISMATCH";
-    case VerifyFailure::kKeyNotValidAtIssue: return "KEY_NOT_VALID_AT_ISSUE";
-    case VerifyFailure::kNotYetValid: return "NOT_YET_VALID";
-    case VerifyFailure::kExpired: return "EXPIRED";
-    case VerifyFailure::kRevoked: return "REVOKED";
-    case VerifyFailure::kSuperseded: return "SUPERSEDED";
-    case VerifyFailure::kAudienceMismatch: return "AUDIENCE_MISMATCH";
-    case VerifyFailure::kNonceMismatch: return "NONCE_MISMATCH";
-    case VerifyFailure::kRecognitionMismatch: return "RECOGNITION_MISMATCH";
-    case VerifyFailure::kRecognitionOutlives: return "RECOGNITION_OUTLIVES_ATTESTATION";
+    case VerifyFailure::kNone:
+      return "VALID";
+    case VerifyFailure::kMalformed:
+      return "MALFORMED";
+    case VerifyFailure::kUnsupportedPayloadType:
+      return "UNSUPPORTED_PAYLOAD_TYPE";
+    case VerifyFailure::kUnknownIssuer:
+      return "UNKNOWN_ISSUER";
+    case VerifyFailure::kUnknownKey:
+      return "UNKNOWN_KEY";
+    case VerifyFailure::kBadSignature:
+      return "BAD_SIGNATURE";
+    case VerifyFailure::kIssuerMismatch:
+      return "ISSUER_MISMATCH";
+    case VerifyFailure::kKeyNotValidAtIssue:
+      return "KEY_NOT_VALID_AT_ISSUE";
+    case VerifyFailure::kNotYetValid:
+      return "NOT_YET_VALID";
+    case VerifyFailure::kExpired:
+      return "EXPIRED";
+    case VerifyFailure::kRevoked:
+      return "REVOKED";
+    case VerifyFailure::kSuperseded:
+      return "SUPERSEDED";
+    case VerifyFailure::kAudienceMismatch:
+      return "AUDIENCE_MISMATCH";
+    case VerifyFailure::kNonceMismatch:
+      return "NONCE_MISMATCH";
+    case VerifyFailure::kRecognitionMismatch:
+      return "RECOGNITION_MISMATCH";
+    case VerifyFailure::kRecognitionOutlives:
+      return "RECOGNITION_OUTLIVES_ATTESTATION";
   }
   return "UNKNOWN";
+}
+
+cg::v1::VerificationReport ToReport(const Verification& verification) {
+  cg::v1::VerificationReport report;
+  report.set_valid(verification.valid());
+  report.set_code(std::string(VerifyFailureCode(verification.failure)));
+  report.set_reason(verification.reason);
+  *report.mutable_attestation() = verification.attestation;
+  report.set_payload_digest(HexEncode(verification.payload_digest));
+  report.set_signer_key_id(verification.signer_key_id);
+  if (verification.state) report.set_state(*verification.state);
+  return report;
+}
+
+cg::v1::VerificationReport ToReport(const PairVerification& pair) {
+  cg::v1::VerificationReport report = ToReport(pair.recognition);
+  report.set_valid(pair.valid());
+  report.set_code(std::string(VerifyFailureCode(pair.failure)));
+  report.set_reason(pair.reason);
+  *report.mutable_recognised() = ToReport(pair.attestation);
+  return report;
 }
 
 namespace {
@@ -71,8 +109,7 @@ std::string KeyPeriod(const cg::v1::PublicKeyEntry& key) {
 
 Status AttestationVerifier::AddStatusList(const cg::v1::Envelope& envelope) {
   if (envelope.payloadtype() != kStatusListPayloadType) {
-    return InvalidArgumentError("not a status list: payload type " +
-                                Quote(envelope.payloadtype()));
+    return InvalidArgumentError("not a status list: payload type " + Quote(envelope.payloadtype()));
   }
   bool saw_trusted_key = false;
   const TrustedKey* signer = FindSigner(trust_, envelope, &saw_trusted_key);
@@ -85,16 +122,15 @@ Status AttestationVerifier::AddStatusList(const cg::v1::Envelope& envelope) {
     return InvalidArgumentError("status list payload cannot be parsed");
   }
   if (known.list.issuer().node_id() != signer->node_id) {
-    return UnauthenticatedError("status list names issuer " +
-                                Quote(known.list.issuer().node_id()) + " but is signed by " +
-                                signer->node_id);
+    return UnauthenticatedError("status list names issuer " + Quote(known.list.issuer().node_id()) +
+                                " but is signed by " + signer->node_id);
   }
   for (int i = 0; i < known.list.entries_size(); ++i) {
     known.entry_by_index[known.list.entries(i).index()] = i;
   }
   auto it = status_lists_.find(signer->node_id);
-  if (it != status_lists_.end() &&
-      FromProtoTimestamp(it->second.list.issued_at()) >= FromProtoTimestamp(known.list.issued_at())) {
+  if (it != status_lists_.end() && FromProtoTimestamp(it->second.list.issued_at()) >=
+                                       FromProtoTimestamp(known.list.issued_at())) {
     return OkStatus();  // the one we hold is as new or newer
   }
   status_lists_[signer->node_id] = std::move(known);
@@ -209,9 +245,8 @@ Verification AttestationVerifier::Verify(const cg::v1::Envelope& envelope,
 
   // 6. What the verifier asked for.
   if (options.expected_audience && a.audience() != *options.expected_audience) {
-    return fail(VerifyFailure::kAudienceMismatch,
-                "issued for audience " + Quote(a.audience()) + ", not " +
-                    Quote(*options.expected_audience));
+    return fail(VerifyFailure::kAudienceMismatch, "issued for audience " + Quote(a.audience()) +
+                                                      ", not " + Quote(*options.expected_audience));
   }
   if (options.expected_nonce && a.nonce() != *options.expected_nonce) {
     return fail(VerifyFailure::kNonceMismatch, "the nonce " + Quote(a.nonce()) +
@@ -236,7 +271,8 @@ PairVerification AttestationVerifier::VerifyRecognition(const cg::v1::Envelope& 
   attestation_options.expected_nonce.reset();
   p.attestation = Verify(attestation, attestation_options);
 
-  if (!p.recognition.valid()) return fail(p.recognition.failure, "recognition: " + p.recognition.reason);
+  if (!p.recognition.valid())
+    return fail(p.recognition.failure, "recognition: " + p.recognition.reason);
   const cg::v1::Attestation& r = p.recognition.attestation;
   if (r.kind() != cg::v1::ATTESTATION_KIND_RECOGNITION) {
     return fail(VerifyFailure::kMalformed, "the first envelope is not a recognition");
@@ -251,8 +287,9 @@ PairVerification AttestationVerifier::VerifyRecognition(const cg::v1::Envelope& 
   if (r.recognizes().payload_digest() != p.attestation.payload_digest ||
       r.recognizes().attestation_id() != a.attestation_id() ||
       r.recognizes().issuer().node_id() != a.issuer().node_id()) {
-    return fail(VerifyFailure::kRecognitionMismatch,
-                "the recognition does not recognise this attestation (digest, id or issuer differ)");
+    return fail(
+        VerifyFailure::kRecognitionMismatch,
+        "the recognition does not recognise this attestation (digest, id or issuer differ)");
   }
   if (FromProtoTimestamp(r.valid_until()) > FromProtoTimestamp(a.valid_until())) {
     return fail(VerifyFailure::kRecognitionOutlives,

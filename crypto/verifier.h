@@ -33,8 +33,8 @@ enum class VerifyFailure {
   kSuperseded,
   kAudienceMismatch,
   kNonceMismatch,
-  kRecognitionMismatch,     // the recognition does not name this attestation
-  kRecognitionOutlives,     // the recognition is valid longer than what it recognises
+  kRecognitionMismatch,  // the recognition does not name this attestation
+  kRecognitionOutlives,  // the recognition is valid longer than what it recognises
 };
 
 // "BAD_SIGNATURE", "EXPIRED", ...: stable codes for output and the API.
@@ -51,10 +51,10 @@ struct VerifyOptions {
 
 struct Verification {
   VerifyFailure failure = VerifyFailure::kNone;
-  std::string reason;  // for people; empty when valid
+  std::string reason;               // for people; empty when valid
   cg::v1::Attestation attestation;  // parsed payload when it could be parsed
-  std::string payload_digest;  // SHA-256 of the payload bytes
-  std::string signer_key_id;  // the trusted key whose signature verified
+  std::string payload_digest;       // SHA-256 of the payload bytes
+  std::string signer_key_id;        // the trusted key whose signature verified
   // The issuer's state for it when a status list covering it is known.
   std::optional<cg::v1::AttestationState> state;
   [[nodiscard]] bool valid() const { return failure == VerifyFailure::kNone; }
@@ -67,6 +67,10 @@ struct PairVerification {
   Verification attestation;
   [[nodiscard]] bool valid() const { return failure == VerifyFailure::kNone; }
 };
+
+// The report form of a verification, for `verify --json` and the API.
+cg::v1::VerificationReport ToReport(const Verification& verification);
+cg::v1::VerificationReport ToReport(const PairVerification& pair);
 
 class AttestationVerifier {
  public:

@@ -1,1 +1,10 @@
-int main() { return 0; }
+#include <google/protobuf/stubs/common.h>
+
+#include "gateway/cli.h"
+
+int main(int argc, char** argv) {
+  GOOGLE_PROTOBUF_VERIFY_VERSION;
+  const int code = cg::gateway::RunCli(argc, argv);
+  google::protobuf::ShutdownProtobufLibrary();
+  return code;
+}

@@ -14,12 +14,16 @@ namespace {
 Status ErrnoStatus(int err, const std::string& what) {
   std::string message = what + ": " + std::strerror(err);
   switch (err) {
-    case ENOENT: return NotFoundError(std::move(message));
+    case ENOENT:
+      return NotFoundError(std::move(message));
     case EACCES:
-    case EPERM: return PermissionDeniedError(std::move(message));
+    case EPERM:
+      return PermissionDeniedError(std::move(message));
     case ENOSPC:
-    case EDQUOT: return ResourceExhaustedError(std::move(message));
-    default: return InternalError(std::move(message));
+    case EDQUOT:
+      return ResourceExhaustedError(std::move(message));
+    default:
+      return InternalError(std::move(message));
   }
 }
 

@@ -94,7 +94,8 @@ class [[nodiscard]] StatusOr {
  public:
   StatusOr(Status status) : rep_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(rep_).ok() && "StatusOr built from an OK status");
-    if (std::get<Status>(rep_).ok()) rep_ = Status(StatusCode::kInternal, "OK status without a value");
+    if (std::get<Status>(rep_).ok())
+      rep_ = Status(StatusCode::kInternal, "OK status without a value");
   }
   StatusOr(T value) : rep_(std::move(value)) {}  // NOLINT: implicit by design
 

@@ -42,12 +42,23 @@ StatusOr<std::chrono::seconds> ParseDuration(std::string_view text) {
   if (ec != std::errc() || end != text.data() + text.size() - 1 || amount < 0) return bad();
   long long unit = 0;
   switch (text.back()) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    case 'w': unit = 7 * 86400; break;
-    default: return bad();
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    case 'w':
+      unit = 7 * 86400;
+      break;
+    default:
+      return bad();
   }
   if (amount > (1LL << 40) / unit) return bad();  // beyond any sensible validity
   return std::chrono::seconds(amount * unit);

@@ -1,0 +1,144 @@
+// keygen, key rotate, key export.
+#include <fmt/core.h>
+#include <sys/stat.h>
+
+#include <map>
+
+#include "crypto/encoding.h"
+#include "gateway/cli.h"
+#include "specs/file_io.h"
+#include "specs/json.h"
+
+namespace cg::gateway {
+namespace {
+
+struct KeygenOptions {
+  KeyOptions key;
+  std::string node_id;
+  std::string side;
+  crypto::KdfStrength strength = crypto::KdfStrength::kModerate;
+  bool force = false;
+};
+
+void PrintKey(const crypto::SigningKey& key) {
+  fmt::print("key id      {}\npublic key  {}\n", key.key_id(),
+             crypto::Base64Encode(key.public_key()));
+}
+
+int Keygen(const KeygenOptions& o) {
+  struct stat st {};
+  if (!o.force && ::stat(o.key.key_file.c_str(), &st) == 0) {
+    return ReportError(AlreadyExistsError(
+        o.key.key_file + " exists; use --force to replace it (its keys are lost)"));
+  }
+  auto passphrase = ReadKeyPassphrase(o.key);
+  if (!passphrase.ok()) return ReportError(passphrase.status());
+  const crypto::KdfStrength strength =
+      o.key.plaintext_for_tests ? crypto::KdfStrength::kPlaintextForTests : o.strength;
+  auto set = crypto::KeySet::Create(o.node_id, o.side, *passphrase, strength, Clock::now());
+  if (!set.ok()) return ReportError(set.status());
+  if (Status saved = set->Save(o.key.key_file); !saved.ok()) return ReportError(saved);
+  fmt::print("wrote key set {} for node {} ({}){}\n", o.key.key_file, o.node_id, o.side,
+             o.key.plaintext_for_tests ? ", UNENCRYPTED (tests only)" : ", encrypted");
+  PrintKey(set->active_key());
+  return kExitOk;
+}
+
+int Rotate(const KeyOptions& o) {
+  auto passphrase = ReadKeyPassphrase(o);
+  if (!passphrase.ok()) return ReportError(passphrase.status());
+  auto set = LoadKeySet(o, *passphrase);
+  if (!set.ok()) return ReportError(set.status());
+  const std::string retired = set->active_key().key_id();
+  Status rotated = set->Rotate(*passphrase, Clock::now());
+  if (!rotated.ok()) return ReportError(rotated);
+  if (Status saved = set->Save(o.key_file); !saved.ok()) return ReportError(saved);
+  fmt::print("retired key {} (kept for verification of what it signed)\nnew active key:\n",
+             retired);
+  PrintKey(set->active_key());
+  fmt::print("publish the new keys to relying parties: credit-gateway key export --key {}\n",
+             o.key_file);
+  return kExitOk;
+}
+
+int Export(const std::string& key_file, const std::string& out) {
+  auto file = crypto::KeySet::LoadPublic(key_file);
+  if (!file.ok()) return ReportError(file.status());
+  cg::v1::TrustList list;
+  *list.add_issuers() = crypto::PublicKeysOf(*file);
+  const std::string json = MessageToJson(list);
+  if (out.empty() || out == "-") {
+    fmt::print("{}", json);
+    return kExitOk;
+  }
+  if (Status written = WriteFileAtomically(out, json, 0644); !written.ok()) {
+    return ReportError(written);
+  }
+  fmt::print(stderr, "wrote {} public key(s) of {} to {}\n", list.issuers(0).keys_size(),
+             file->node_id(), out);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddKeyCommands(CLI::App& app, int& exit_code) {
+  auto keygen_options = std::make_shared<KeygenOptions>();
+  auto* keygen = app.add_subcommand(
+      "keygen",
+      "Create a key set file with a fresh Ed25519 signing key, encrypted with a passphrase "
+      "(Argon2id + XChaCha20-Poly1305)");
+  keygen->add_option("--out", keygen_options->key.key_file, "Key set file to write")->required();
+  keygen->add_option("--node-id", keygen_options->node_id, "This node's id, e.g. sz-node-1")
+      ->required()
+      ->check([](const std::string& id) -> std::string {
+        if (id.empty() || id.size() > 64) return "node id must be 1-64 characters";
+        for (char c : id) {
+          if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+            return "node id may hold only a-z, 0-9 and '-'";
+          }
+        }
+        return {};
+      });
+  keygen->add_option("--side", keygen_options->side, "sz or hk")
+      ->required()
+      ->check(CLI::IsMember({"sz", "hk"}));
+  const std::map<std::string, crypto::KdfStrength> strengths{
+      {"interactive", crypto::KdfStrength::kInteractive},
+      {"moderate", crypto::KdfStrength::kModerate},
+      {"sensitive", crypto::KdfStrength::kSensitive}};
+  keygen
+      ->add_option("--kdf", keygen_options->strength,
+                   "Argon2id cost: interactive (64 MiB), moderate (256 MiB), sensitive (1 GiB)")
+      ->transform(CLI::CheckedTransformer(strengths))
+      ->default_str("moderate");
+  keygen
+      ->add_option("--passphrase-env", keygen_options->key.passphrase_env,
+                   "Environment variable holding the passphrase")
+      ->capture_default_str();
+  keygen->add_option("--passphrase-file", keygen_options->key.passphrase_file,
+                     "File whose first line is the passphrase (instead of the variable)");
+  keygen->add_flag("--plaintext-for-tests", keygen_options->key.plaintext_for_tests,
+                   "Store the key unencrypted (tests only)");
+  keygen->add_flag("--force", keygen_options->force, "Replace an existing key set file");
+  keygen->callback([keygen_options, &exit_code] { exit_code = Keygen(*keygen_options); });
+
+  auto* key = app.add_subcommand("key", "Manage a key set: rotate, export public keys");
+  key->require_subcommand(1);
+
+  auto rotate_options = std::make_shared<KeyOptions>();
+  auto* rotate = key->add_subcommand(
+      "rotate", "Retire the active key (kept for verification) and make a fresh key active");
+  AddKeyOptions(*rotate, *rotate_options);
+  rotate->callback([rotate_options, &exit_code] { exit_code = Rotate(*rotate_options); });
+
+  auto export_key = std::make_shared<std::string>();
+  auto export_out = std::make_shared<std::string>();
+  auto* export_cmd = key->add_subcommand(
+      "export", "Write the public keys (active and retired, with validity) as a trust file");
+  export_cmd->add_option("--key", *export_key, "Key set file")->required();
+  export_cmd->add_option("--out", *export_out, "Trust file to write (default: standard output)");
+  export_cmd->callback(
+      [export_key, export_out, &exit_code] { exit_code = Export(*export_key, *export_out); });
+}
+
+}  // namespace cg::gateway
