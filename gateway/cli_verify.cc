@@ -107,7 +107,14 @@ void PrintVerification(const crypto::Verification& v, const std::string& indent)
   } else {
     fmt::print("{}INVALID ({}): {}\n", indent, crypto::VerifyFailureCode(v.failure), v.reason);
   }
-  if (v.attestation.has_issuer()) PrintAttestation(v.attestation, indent + "  ");
+  if (!v.attestation.has_issuer()) return;
+  if (v.signer_key_id.empty()) {
+    // No trusted signature: whatever the payload says is a forger's claim.
+    fmt::print("{}  what it claims (NOT authenticated, do not rely on it):\n", indent);
+    PrintAttestation(v.attestation, indent + "    ");
+  } else {
+    PrintAttestation(v.attestation, indent + "  ");
+  }
 }
 
 int Verify(const VerifyCliOptions& o) {
