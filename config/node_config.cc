@@ -1,0 +1,583 @@
+#include "config/node_config.h"
+
+#include <toml++/toml.h>
+
+#include <cassert>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <span>
+#include <unordered_map>
+#include <utility>
+
+#include "specs/file_io.h"
+
+namespace cg::config {
+namespace {
+
+static_assert(kMinValidityDays <= kDefaultValidityDays && kDefaultValidityDays <= kMaxValidityDays);
+
+enum class Presence { kOptional, kRequired };
+
+template <typename E>
+struct Choice {
+  std::string_view name;
+  E value;
+};
+
+constexpr Choice<Side> kSideChoices[] = {{"sz", Side::kShenzhen}, {"hk", Side::kHongKong}};
+constexpr Choice<LogLevel> kLogLevelChoices[] = {{"trace", LogLevel::kTrace},
+                                                 {"debug", LogLevel::kDebug},
+                                                 {"info", LogLevel::kInfo},
+                                                 {"warn", LogLevel::kWarn},
+                                                 {"error", LogLevel::kError}};
+constexpr Choice<LogFormat> kLogFormatChoices[] = {{"text", LogFormat::kText},
+                                                   {"json", LogFormat::kJson}};
+
+template <typename E>
+std::string_view NameOf(std::span<const Choice<E>> choices, E value) {
+  for (const auto& choice : choices) {
+    if (choice.value == value) return choice.name;
+  }
+  return "unknown";
+}
+
+// The keys each table may hold; anything else in the file is an error. Every key the
+// parsers below read must be listed here (TableReader asserts it).
+using KeyList = std::span<const std::string_view>;
+constexpr std::string_view kRootKeys[] = {"node", "signing", "pseudonym", "trust", "log"};
+constexpr std::string_view kNodeKeys[] = {"side", "node_id"};
+constexpr std::string_view kSigningKeys[] = {"key_file", "passphrase_env", "passphrase_file",
+                                             "validity_days"};
+constexpr std::string_view kPseudonymKeys[] = {"key_file"};
+constexpr std::string_view kTrustKeys[] = {"node_id", "side",      "base_url",
+                                           "ca_file", "keys_file", "key"};
+constexpr std::string_view kTrustKeyKeys[] = {"key_id", "public_key", "not_before", "not_after"};
+constexpr std::string_view kLogKeys[] = {"level", "format"};
+
+// Values echoed in error messages are cut to this many bytes, so a message stays one
+// readable line.
+constexpr size_t kMaxEchoedValueBytes = 80;
+
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < kMaxEchoedValueBytes; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > kMaxEchoedValueBytes) out += "...";
+  out += '"';
+  return out;
+}
+
+std::string_view TypeName(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+  }
+  return "an unknown type";
+}
+
+// "node.toml:12:1", or "node.toml" where toml++ has no position.
+std::string Position(std::string_view source_name, const toml::source_region& region) {
+  std::string out(source_name);
+  if (region.begin.line > 0) {
+    out += ':' + std::to_string(region.begin.line);
+    if (region.begin.column > 0) out += ':' + std::to_string(region.begin.column);
+  }
+  return out;
+}
+
+// "trust[0].key" -> "trust.key", as the table is written in a [[header]].
+std::string HeaderName(std::string_view path) {
+  std::string out;
+  bool in_index = false;
+  for (char c : path) {
+    if (c == '[') in_index = true;
+    if (!in_index) out += c;
+    if (c == ']') in_index = false;
+  }
+  return out;
+}
+
+bool IsNodeId(std::string_view text) {
+  if (text.empty() || text.size() > kMaxNodeIdLength) return false;
+  for (char c : text) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+bool IsEnvVarName(std::string_view text) {
+  if (text.empty() || (text[0] >= '0' && text[0] <= '9')) return false;
+  for (char c : text) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsLowerHex(std::string_view text, size_t length) {
+  if (text.size() != length) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// Standard or URL-safe alphabet, optionally padded: what crypto::Base64Decode takes.
+bool IsBase64(std::string_view text) {
+  const size_t body = text.find_last_not_of('=') + 1;  // npos + 1 == 0 for all '='
+  if (body == 0 || text.size() - body > 2) return false;
+  for (char c : text.substr(0, body)) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+          c == '/' || c == '-' || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsHttpsUrl(std::string_view text) {
+  constexpr std::string_view kScheme = "https://";
+  if (!text.starts_with(kScheme) || text.size() == kScheme.size()) return false;
+  if (text[kScheme.size()] == '/') return false;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+// A TOML offset date-time as a time point; nullopt outside what Clock can hold.
+std::optional<Clock::time_point> ToTimePoint(const toml::date_time& value) {
+  namespace chrono = std::chrono;
+  assert(value.offset.has_value());
+  const chrono::sys_days date = chrono::year{static_cast<int>(value.date.year)} /
+                                chrono::month{value.date.month} / chrono::day{value.date.day};
+  const chrono::seconds since_epoch = date.time_since_epoch() + chrono::hours{value.time.hour} +
+                                      chrono::minutes{value.time.minute} +
+                                      chrono::seconds{value.time.second} -
+                                      chrono::minutes{value.offset->minutes};
+  constexpr chrono::seconds kLimit =
+      chrono::duration_cast<chrono::seconds>(Clock::duration::max()) - chrono::seconds{1};
+  if (since_epoch > kLimit || since_epoch < -kLimit) return std::nullopt;
+  return Clock::time_point(
+      chrono::duration_cast<Clock::duration>(since_epoch) +
+      chrono::duration_cast<Clock::duration>(chrono::nanoseconds{value.time.nanosecond}));
+}
+
+struct Source {
+  std::string_view name;           // for messages: "node.toml"
+  std::filesystem::path base_dir;  // relative paths are joined to it; empty: kept
+};
+
+Status ErrorAt(const Source& source, const toml::source_region& region, std::string_view path,
+               std::string_view message) {
+  std::string text = Position(source.name, region);
+  if (!path.empty()) {
+    text += ": ";
+    text += path;
+  }
+  text += ": ";
+  text += message;
+  return InvalidArgumentError(std::move(text));
+}
+
+// One TOML table of a known shape, named by its dotted path ("signing",
+// "trust[1].key[0]"; empty for the root). The Read* functions leave *out unchanged
+// when an optional key is absent, so the caller's default stands; every error names
+// the key's dotted path and position.
+class TableReader {
+ public:
+  // Fails on the first key (in file order) that is not in `known`.
+  static StatusOr<TableReader> Open(const Source* source, const toml::table* table,
+                                    std::string path, KeyList known) {
+    TableReader reader(source, table, std::move(path), known);
+    CG_RETURN_IF_ERROR(reader.CheckKnownKeys());
+    return reader;
+  }
+
+  const std::string& path() const { return path_; }
+
+  // "node.toml:9:1: trust[0]": where this table is, for errors found after loading.
+  std::string Origin() const { return Position(source_->name, table_->source()) + ": " + path_; }
+
+  bool Has(std::string_view key) const { return Find(key) != nullptr; }
+
+  Status KeyError(std::string_view key, std::string_view message) const {
+    const toml::key* written = FindKey(key);
+    return ErrorAt(*source_, written != nullptr ? written->source() : table_->source(), PathOf(key),
+                   message);
+  }
+
+  Status TableError(std::string_view message) const {
+    return ErrorAt(*source_, table_->source(), path_, message);
+  }
+
+  Status ReadString(std::string_view key, Presence presence, std::string* out) const {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return presence == Presence::kRequired ? Missing(key) : OkStatus();
+    const auto* value = node->as_string();
+    if (value == nullptr) return WrongType(key, *node, "a string");
+    *out = value->get();
+    return OkStatus();
+  }
+
+  // A non-empty path, resolved against the base directory.
+  Status ReadPath(std::string_view key, Presence presence, std::string* out) const {
+    std::string written;
+    CG_RETURN_IF_ERROR(ReadString(key, presence, &written));
+    if (!Has(key)) return OkStatus();
+    if (written.empty()) return KeyError(key, "must be a path, got an empty string");
+    if (written.find('\0') != std::string::npos) {
+      return KeyError(key, "must be a path, got a string containing NUL");
+    }
+    std::filesystem::path resolved(written);
+    if (resolved.is_relative() && !source_->base_dir.empty()) {
+      resolved = source_->base_dir / resolved;
+    }
+    *out = resolved.lexically_normal().string();
+    return OkStatus();
+  }
+
+  // An optional integer in [min, max].
+  Status ReadInt(std::string_view key, int min, int max, int* out) const {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return OkStatus();
+    const auto* value = node->as_integer();
+    if (value == nullptr) return WrongType(key, *node, "an integer");
+    const int64_t number = value->get();
+    if (number < min || number > max) {
+      return KeyError(key, "must be between " + std::to_string(min) + " and " +
+                               std::to_string(max) + ", got " + std::to_string(number));
+    }
+    *out = static_cast<int>(number);
+    return OkStatus();
+  }
+
+  template <typename E>
+  Status ReadChoice(std::string_view key, Presence presence, std::span<const Choice<E>> choices,
+                    E* out) const {
+    std::string written;
+    CG_RETURN_IF_ERROR(ReadString(key, presence, &written));
+    if (!Has(key)) return OkStatus();
+    for (const auto& choice : choices) {
+      if (choice.name == written) {
+        *out = choice.value;
+        return OkStatus();
+      }
+    }
+    std::string message = "must be one of ";
+    for (size_t i = 0; i < choices.size(); ++i) {
+      if (i > 0) message += ", ";
+      message += Quote(choices[i].name);
+    }
+    return KeyError(key, message + "; got " + Quote(written));
+  }
+
+  // An optional TOML date-time with a UTC offset.
+  Status ReadDateTime(std::string_view key, std::optional<Clock::time_point>* out) const {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return OkStatus();
+    constexpr std::string_view kExpected =
+        "a date-time with a UTC offset, such as 2026-01-01T00:00:00Z";
+    const auto* value = node->as_date_time();
+    if (value == nullptr) return WrongType(key, *node, kExpected);
+    if (!value->get().offset.has_value()) {
+      return KeyError(
+          key, "must be " + std::string(kExpected) + ", got a local date-time without an offset");
+    }
+    *out = ToTimePoint(value->get());
+    if (!out->has_value()) return KeyError(key, "is outside the years 1678 to 2261");
+    return OkStatus();
+  }
+
+  // The sub-table at `key`: required, or an empty table when absent.
+  StatusOr<TableReader> ReadTable(std::string_view key, Presence presence, KeyList known) const {
+    static const toml::table kEmptyTable;
+    const toml::node* node = Find(key);
+    if (node == nullptr) {
+      if (presence == Presence::kRequired) {
+        return ErrorAt(*source_, {}, PathOf(key),
+                       "required table [" + HeaderName(PathOf(key)) + "] is missing");
+      }
+      return Open(source_, &kEmptyTable, PathOf(key), known);
+    }
+    const toml::table* table = node->as_table();
+    if (table == nullptr) {
+      return WrongType(key, *node, "a table ([" + HeaderName(PathOf(key)) + "])");
+    }
+    return Open(source_, table, PathOf(key), known);
+  }
+
+  // The tables of an array of tables, in file order; none when absent. Each is
+  // checked for unknown keys before any is returned.
+  StatusOr<std::vector<TableReader>> ReadArrayOfTables(std::string_view key, KeyList known) const {
+    std::vector<TableReader> readers;
+    const toml::node* node = Find(key);
+    if (node == nullptr) return readers;
+    const toml::array* array = node->as_array();
+    if (array == nullptr) {
+      return WrongType(key, *node, "an array of tables ([[" + HeaderName(PathOf(key)) + "]])");
+    }
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      const std::string element_path = PathOf(key) + "[" + std::to_string(i) + "]";
+      const toml::table* table = element.as_table();
+      if (table == nullptr) {
+        return ErrorAt(*source_, element.source(), element_path,
+                       "must be a table, got " + std::string(TypeName(element.type())));
+      }
+      CG_ASSIGN_OR_RETURN(TableReader reader, Open(source_, table, element_path, known));
+      readers.push_back(std::move(reader));
+    }
+    return readers;
+  }
+
+ private:
+  TableReader(const Source* source, const toml::table* table, std::string path, KeyList known)
+      : source_(source), table_(table), path_(std::move(path)), known_(known) {}
+
+  Status CheckKnownKeys() const {
+    const toml::key* first_unknown = nullptr;
+    auto order = [](const toml::key& key) {
+      const auto& begin = key.source().begin;
+      // Keys without a position (none are expected) sort last.
+      return begin.line == 0 ? std::pair(UINT32_MAX, UINT32_MAX)
+                             : std::pair(begin.line, begin.column);
+    };
+    for (const auto& [key, value] : *table_) {
+      if (IsKnown(key.str())) continue;
+      if (first_unknown == nullptr || order(key) < order(*first_unknown)) first_unknown = &key;
+    }
+    if (first_unknown == nullptr) return OkStatus();
+    std::string message = "unknown key (allowed here: ";
+    for (size_t i = 0; i < known_.size(); ++i) {
+      if (i > 0) message += ", ";
+      message += known_[i];
+    }
+    message += ")";
+    return ErrorAt(*source_, first_unknown->source(), PathOf(first_unknown->str()), message);
+  }
+
+  bool IsKnown(std::string_view key) const {
+    for (std::string_view known : known_) {
+      if (known == key) return true;
+    }
+    return false;
+  }
+
+  std::string PathOf(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+  const toml::key* FindKey(std::string_view key) const {
+    assert(IsKnown(key) && "read a key missing from its table's known keys");
+    auto it = table_->find(key);
+    return it == table_->end() ? nullptr : &it->first;
+  }
+
+  const toml::node* Find(std::string_view key) const {
+    assert(IsKnown(key) && "read a key missing from its table's known keys");
+    auto it = table_->find(key);
+    return it == table_->end() ? nullptr : &it->second;
+  }
+
+  Status Missing(std::string_view key) const {
+    return ErrorAt(*source_, table_->source(), PathOf(key), "required key is missing");
+  }
+
+  Status WrongType(std::string_view key, const toml::node& node, std::string_view expected) const {
+    return KeyError(
+        key, "must be " + std::string(expected) + ", got " + std::string(TypeName(node.type())));
+  }
+
+  const Source* source_;
+  const toml::table* table_;
+  std::string path_;
+  KeyList known_;
+};
+
+Status ReadNodeId(const TableReader& table, std::string_view key, std::string* out) {
+  CG_RETURN_IF_ERROR(table.ReadString(key, Presence::kRequired, out));
+  if (!IsNodeId(*out)) {
+    return table.KeyError(key, "must be 1 to " + std::to_string(kMaxNodeIdLength) +
+                                   " characters of a-z, 0-9 and '-', got " + Quote(*out));
+  }
+  return OkStatus();
+}
+
+Status ParseNodeIdentity(const TableReader& table, NodeIdentityConfig* out) {
+  CG_RETURN_IF_ERROR(table.ReadChoice<Side>("side", Presence::kRequired, kSideChoices, &out->side));
+  return ReadNodeId(table, "node_id", &out->node_id);
+}
+
+Status ParseSigning(const TableReader& table, SigningConfig* out) {
+  CG_RETURN_IF_ERROR(table.ReadPath("key_file", Presence::kRequired, &out->key_file));
+  if (table.Has("passphrase_env") && table.Has("passphrase_file")) {
+    return table.KeyError(
+        "passphrase_file",
+        "conflicts with " + table.path() + ".passphrase_env; give exactly one passphrase source");
+  }
+  if (table.Has("passphrase_env")) {
+    CG_RETURN_IF_ERROR(
+        table.ReadString("passphrase_env", Presence::kOptional, &out->passphrase_env));
+    if (!IsEnvVarName(out->passphrase_env)) {
+      return table.KeyError("passphrase_env",
+                            "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*), got " +
+                                Quote(out->passphrase_env));
+    }
+  }
+  if (table.Has("passphrase_file")) {
+    CG_RETURN_IF_ERROR(
+        table.ReadPath("passphrase_file", Presence::kOptional, &out->passphrase_file));
+    out->passphrase_env.clear();
+  }
+  return table.ReadInt("validity_days", kMinValidityDays, kMaxValidityDays, &out->validity_days);
+}
+
+Status ParsePseudonym(const TableReader& table, PseudonymConfig* out) {
+  return table.ReadPath("key_file", Presence::kRequired, &out->key_file);
+}
+
+Status ParseTrustedKey(const TableReader& table, TrustedKeyConfig* out) {
+  CG_RETURN_IF_ERROR(table.ReadString("key_id", Presence::kOptional, &out->key_id));
+  if (table.Has("key_id") && !IsLowerHex(out->key_id, kKeyIdHexLength)) {
+    return table.KeyError("key_id", "must be " + std::to_string(kKeyIdHexLength) +
+                                        " lower-case hex characters, got " + Quote(out->key_id));
+  }
+  CG_RETURN_IF_ERROR(table.ReadString("public_key", Presence::kRequired, &out->public_key_base64));
+  if (!IsBase64(out->public_key_base64)) {
+    return table.KeyError("public_key", "must be base64 (of the 32-byte Ed25519 public key), got " +
+                                            Quote(out->public_key_base64));
+  }
+  CG_RETURN_IF_ERROR(table.ReadDateTime("not_before", &out->not_before));
+  CG_RETURN_IF_ERROR(table.ReadDateTime("not_after", &out->not_after));
+  if (out->not_before && out->not_after && *out->not_after <= *out->not_before) {
+    return table.KeyError("not_after", "must be later than not_before");
+  }
+  out->origin = table.Origin();
+  return OkStatus();
+}
+
+Status ParseTrustedNode(const TableReader& table, TrustedNodeConfig* out) {
+  CG_RETURN_IF_ERROR(ReadNodeId(table, "node_id", &out->node_id));
+  CG_RETURN_IF_ERROR(table.ReadChoice<Side>("side", Presence::kRequired, kSideChoices, &out->side));
+  CG_RETURN_IF_ERROR(table.ReadString("base_url", Presence::kOptional, &out->base_url));
+  if (table.Has("base_url") && !IsHttpsUrl(out->base_url)) {
+    return table.KeyError("base_url", "must be an https:// URL, got " + Quote(out->base_url));
+  }
+  CG_RETURN_IF_ERROR(table.ReadPath("ca_file", Presence::kOptional, &out->ca_file));
+  CG_RETURN_IF_ERROR(table.ReadPath("keys_file", Presence::kOptional, &out->keys_file));
+  CG_ASSIGN_OR_RETURN(const std::vector<TableReader> keys,
+                      table.ReadArrayOfTables("key", kTrustKeyKeys));
+  for (const TableReader& key : keys) {
+    CG_RETURN_IF_ERROR(ParseTrustedKey(key, &out->keys.emplace_back()));
+  }
+  if (out->keys_file.empty() && out->keys.empty()) {
+    return table.TableError("needs keys_file or at least one [[" + HeaderName(table.path()) +
+                            ".key]]");
+  }
+  out->origin = table.Origin();
+  return OkStatus();
+}
+
+Status ParseTrust(const TableReader& root, std::vector<TrustedNodeConfig>* out) {
+  CG_ASSIGN_OR_RETURN(const std::vector<TableReader> entries,
+                      root.ReadArrayOfTables("trust", kTrustKeys));
+  std::unordered_map<std::string, std::string> seen;  // node_id -> path of its entry
+  for (const TableReader& entry : entries) {
+    TrustedNodeConfig& node = out->emplace_back();
+    CG_RETURN_IF_ERROR(ParseTrustedNode(entry, &node));
+    auto [it, inserted] = seen.emplace(node.node_id, entry.path());
+    if (!inserted) {
+      return entry.KeyError("node_id", Quote(node.node_id) + " is already trusted by " +
+                                           it->second + "; give each node one [[trust]]");
+    }
+  }
+  return OkStatus();
+}
+
+Status ParseLog(const TableReader& table, LogConfig* out) {
+  CG_RETURN_IF_ERROR(
+      table.ReadChoice<LogLevel>("level", Presence::kOptional, kLogLevelChoices, &out->level));
+  return table.ReadChoice<LogFormat>("format", Presence::kOptional, kLogFormatChoices,
+                                     &out->format);
+}
+
+StatusOr<NodeConfig> ParseDocument(const Source& source, const toml::table& document) {
+  CG_ASSIGN_OR_RETURN(const TableReader root, TableReader::Open(&source, &document, "", kRootKeys));
+  NodeConfig config;
+  CG_ASSIGN_OR_RETURN(const TableReader node,
+                      root.ReadTable("node", Presence::kRequired, kNodeKeys));
+  CG_RETURN_IF_ERROR(ParseNodeIdentity(node, &config.node));
+  CG_ASSIGN_OR_RETURN(const TableReader signing,
+                      root.ReadTable("signing", Presence::kRequired, kSigningKeys));
+  CG_RETURN_IF_ERROR(ParseSigning(signing, &config.signing));
+  CG_ASSIGN_OR_RETURN(const TableReader pseudonym,
+                      root.ReadTable("pseudonym", Presence::kRequired, kPseudonymKeys));
+  CG_RETURN_IF_ERROR(ParsePseudonym(pseudonym, &config.pseudonym));
+  CG_RETURN_IF_ERROR(ParseTrust(root, &config.trust));
+  CG_ASSIGN_OR_RETURN(const TableReader log, root.ReadTable("log", Presence::kOptional, kLogKeys));
+  CG_RETURN_IF_ERROR(ParseLog(log, &config.log));
+  return config;
+}
+
+}  // namespace
+
+std::string_view SideName(Side side) { return NameOf<Side>(kSideChoices, side); }
+std::string_view LogLevelName(LogLevel level) { return NameOf<LogLevel>(kLogLevelChoices, level); }
+std::string_view LogFormatName(LogFormat format) {
+  return NameOf<LogFormat>(kLogFormatChoices, format);
+}
+
+StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
+  auto text = ReadFileLimited(path, kMaxConfigFileBytes);
+  if (!text.ok()) return text.status().WithContext("node configuration");
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  const std::filesystem::path dir = (error ? std::filesystem::path(path) : absolute).parent_path();
+  return ParseNodeConfig(*text, path, dir.string());
+}
+
+StatusOr<NodeConfig> ParseNodeConfig(std::string_view toml_text, std::string_view source_name,
+                                     std::string_view base_dir) {
+  toml::table document;
+  try {
+    document = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    return InvalidArgumentError(Position(source_name, error.source()) +
+                                ": not valid TOML: " + std::string(error.description()));
+  }
+  const Source source{source_name, std::filesystem::path(base_dir)};
+  return ParseDocument(source, document);
+}
+
+}  // namespace cg::config
