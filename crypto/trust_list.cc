@@ -57,6 +57,17 @@ Status TrustList::Add(const cg::v1::IssuerKeys& issuer) {
   return OkStatus();
 }
 
+Status TrustList::Merge(const TrustList& other) {
+  for (const auto& [id, key] : other.keys_) {
+    cg::v1::IssuerKeys issuer;
+    issuer.set_node_id(key.node_id);
+    issuer.set_side(key.side);
+    *issuer.add_keys() = key.entry;
+    CG_RETURN_IF_ERROR(Add(issuer));
+  }
+  return OkStatus();
+}
+
 const TrustedKey* TrustList::FindKey(std::string_view key_id) const {
   auto it = keys_.find(std::string(key_id));
   return it == keys_.end() ? nullptr : &it->second;

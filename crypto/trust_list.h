@@ -34,6 +34,8 @@ class TrustList {
   // Adds an issuer's keys. Adding the same key for the same issuer twice is fine.
   Status Add(const cg::v1::IssuerKeys& issuer);
   Status Add(const cg::v1::TrustList& list);
+  // Adds every key of `other`, with the same checks as Add.
+  Status Merge(const TrustList& other);
 
   // The trusted key with this id, or nullptr.
   const TrustedKey* FindKey(std::string_view key_id) const;

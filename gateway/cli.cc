@@ -51,6 +51,7 @@ int RunCli(int argc, char** argv) {
   AddKeyCommands(app, exit_code);
   AddAttestCommand(app, exit_code);
   AddVerifyCommand(app, exit_code);
+  AddConfigCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -25,6 +25,7 @@ int RunCli(int argc, char** argv);
 void AddKeyCommands(CLI::App& app, int& exit_code);
 void AddAttestCommand(CLI::App& app, int& exit_code);
 void AddVerifyCommand(CLI::App& app, int& exit_code);
+void AddConfigCommand(CLI::App& app, int& exit_code);
 
 // Options shared by the commands that unseal a key set.
 struct KeyOptions {

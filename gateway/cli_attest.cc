@@ -1,9 +1,11 @@
 // attest: sign an evaluation given as JSON into an attestation envelope.
 #include <fmt/core.h>
 
+#include "config/node_config.h"
 #include "crypto/attestation.h"
 #include "crypto/dsse.h"
 #include "gateway/cli.h"
+#include "gateway/node_keys.h"
 #include "specs/file_io.h"
 #include "specs/json.h"
 
@@ -15,10 +17,11 @@ constexpr size_t kMaxEvaluationFileBytes = 1 << 20;
 
 struct AttestOptions {
   KeyOptions key;
+  std::string config_file;
   std::string evaluation_file;
   std::string out;
   crypto::EnvelopeEncoding encoding = crypto::EnvelopeEncoding::kJson;
-  std::string valid_for = "30d";
+  std::string valid_for;  // default: the config's signing.validity_days, else 30d
   std::string audience;
   std::string nonce;
   std::string consent_ref;
@@ -39,7 +42,21 @@ int Attest(const AttestOptions& o) {
   if (Status valid = crypto::ValidateEvaluation(attestation.evaluation()); !valid.ok()) {
     return ReportError(valid.WithContext(o.evaluation_file));
   }
-  auto validity = ParseDuration(o.valid_for);
+  std::string valid_for = o.valid_for.empty() ? "30d" : o.valid_for;
+  StatusOr<crypto::KeySet> keys = FailedPreconditionError("no key");
+  if (!o.config_file.empty()) {
+    auto config = config::LoadNodeConfig(o.config_file);
+    if (!config.ok()) return ReportError(config.status());
+    if (o.valid_for.empty()) valid_for = std::to_string(config->signing.validity_days) + "d";
+    keys = LoadSigningKeys(*config, o.key.plaintext_for_tests);
+  } else if (!o.key.key_file.empty()) {
+    auto passphrase = ReadKeyPassphrase(o.key);
+    if (!passphrase.ok()) return ReportError(passphrase.status());
+    keys = LoadKeySet(o.key, *passphrase);
+  } else {
+    return ReportError(InvalidArgumentError("give --key FILE or --config FILE"));
+  }
+  auto validity = ParseDuration(valid_for);
   if (!validity.ok()) return ReportError(validity.status().WithContext("--valid-for"));
   if (validity->count() == 0) return ReportError(InvalidArgumentError("--valid-for must be > 0"));
   Clock::time_point issued_at = std::chrono::floor<std::chrono::seconds>(Clock::now());
@@ -48,10 +65,6 @@ int Attest(const AttestOptions& o) {
     if (!at.ok()) return ReportError(at.status().WithContext("--at"));
     issued_at = *at;
   }
-
-  auto passphrase = ReadKeyPassphrase(o.key);
-  if (!passphrase.ok()) return ReportError(passphrase.status());
-  auto keys = LoadKeySet(o.key, *passphrase);
   if (!keys.ok()) return ReportError(keys.status());
 
   attestation.set_attestation_id(crypto::NewAttestationId());
@@ -86,7 +99,11 @@ void AddAttestCommand(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<AttestOptions>();
   auto* attest = app.add_subcommand(
       "attest", "Sign an evaluation (JSON of cg.v1.Evaluation) into an attestation envelope");
-  AddKeyOptions(*attest, o->key);
+  AddKeyOptions(*attest, o->key, /*key_required=*/false);
+  attest
+      ->add_option("--config", o->config_file,
+                   "Node configuration: its signing key and default validity (instead of --key)")
+      ->excludes("--key");
   attest->add_option("--evaluation", o->evaluation_file, "Evaluation JSON file")
       ->required()
       ->check(CLI::ExistingFile);
@@ -96,7 +113,8 @@ void AddAttestCommand(CLI::App& app, int& exit_code) {
   attest->add_option("--format", o->encoding, "json (DSSE JSON) or binary (protobuf)")
       ->transform(CLI::CheckedTransformer(encodings))
       ->default_str("json");
-  attest->add_option("--valid-for", o->valid_for, "Validity, e.g. 30d, 12h")->capture_default_str();
+  attest->add_option("--valid-for", o->valid_for,
+                     "Validity, e.g. 30d, 12h (default: the config's, else 30d)");
   attest->add_option("--audience", o->audience, "Relying party it is meant for");
   attest->add_option("--nonce", o->nonce, "The requester's nonce to bind");
   attest->add_option("--consent", o->consent_ref, "Consent reference");

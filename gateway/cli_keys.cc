@@ -5,6 +5,7 @@
 #include <map>
 
 #include "crypto/encoding.h"
+#include "crypto/pseudonym.h"
 #include "gateway/cli.h"
 #include "specs/file_io.h"
 #include "specs/json.h"
@@ -79,6 +80,21 @@ int Export(const std::string& key_file, const std::string& out) {
   return kExitOk;
 }
 
+int NewPseudonymKey(const std::string& out, bool force) {
+  struct stat st {};
+  if (!force && ::stat(out.c_str(), &st) == 0) {
+    return ReportError(AlreadyExistsError(
+        out + " exists; use --force to replace it (pseudonyms made with it stop matching)"));
+  }
+  if (Status written = WriteFileAtomically(out, crypto::Pseudonymizer::NewKeyFileContents(), 0600);
+      !written.ok()) {
+    return ReportError(written);
+  }
+  fmt::print(
+      "wrote a new pseudonymisation key to {}; give the same file to the other side's node\n", out);
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddKeyCommands(CLI::App& app, int& exit_code) {
@@ -139,6 +155,16 @@ void AddKeyCommands(CLI::App& app, int& exit_code) {
   export_cmd->add_option("--out", *export_out, "Trust file to write (default: standard output)");
   export_cmd->callback(
       [export_key, export_out, &exit_code] { exit_code = Export(*export_key, *export_out); });
+
+  auto pseudonym_out = std::make_shared<std::string>();
+  auto pseudonym_force = std::make_shared<bool>(false);
+  auto* pseudonym = key->add_subcommand(
+      "pseudonym", "Create the pseudonymisation key that both nodes share (32 random bytes, hex)");
+  pseudonym->add_option("--out", *pseudonym_out, "Key file to write (mode 0600)")->required();
+  pseudonym->add_flag("--force", *pseudonym_force, "Replace an existing key file");
+  pseudonym->callback([pseudonym_out, pseudonym_force, &exit_code] {
+    exit_code = NewPseudonymKey(*pseudonym_out, *pseudonym_force);
+  });
 }
 
 }  // namespace cg::gateway

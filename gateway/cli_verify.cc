@@ -2,11 +2,13 @@
 // recognises, against trust files; offline, with saved status lists if given.
 #include <fmt/core.h>
 
+#include "config/node_config.h"
 #include "crypto/attestation.h"
 #include "crypto/dsse.h"
 #include "crypto/encoding.h"
 #include "crypto/verifier.h"
 #include "gateway/cli.h"
+#include "gateway/node_keys.h"
 #include "specs/file_io.h"
 #include "specs/json.h"
 
@@ -16,6 +18,7 @@ namespace {
 struct VerifyCliOptions {
   std::vector<std::string> envelopes;
   std::vector<std::string> trust_files;
+  std::string config_file;
   std::vector<std::string> status_files;
   std::string audience;
   std::string nonce;
@@ -122,8 +125,18 @@ int Verify(const VerifyCliOptions& o) {
     return ReportError(
         InvalidArgumentError("give one envelope, or a recognition and its attestation"));
   }
+  if (o.trust_files.empty() && o.config_file.empty()) {
+    return ReportError(InvalidArgumentError("give --trust FILE (published keys) or --config FILE"));
+  }
   auto trust = crypto::TrustList::LoadFiles(o.trust_files);
   if (!trust.ok()) return ReportError(trust.status());
+  if (!o.config_file.empty()) {
+    auto config = config::LoadNodeConfig(o.config_file);
+    if (!config.ok()) return ReportError(config.status());
+    auto node_trust = LoadTrustList(*config, /*include_own=*/true);
+    if (!node_trust.ok()) return ReportError(node_trust.status());
+    if (Status merged = trust->Merge(*node_trust); !merged.ok()) return ReportError(merged);
+  }
   crypto::AttestationVerifier verifier(*trust);
   for (const auto& path : o.status_files) {
     auto envelope = ReadEnvelope(path);
@@ -195,10 +208,10 @@ void AddVerifyCommand(CLI::App& app, int& exit_code) {
                    "Envelope file (DSSE JSON or binary); or a recognition and its attestation")
       ->required()
       ->expected(1, 2);
-  verify
-      ->add_option("--trust", o->trust_files,
-                   "Trust file of issuers' public keys (from `key export`); repeatable")
-      ->required();
+  verify->add_option("--trust", o->trust_files,
+                     "Trust file of issuers' public keys (from `key export`); repeatable");
+  verify->add_option("--config", o->config_file,
+                     "Node configuration: trust its [[trust]] peers and its own keys");
   verify->add_option("--status", o->status_files,
                      "Saved signed status list of an issuer; repeatable");
   verify->add_option("--audience", o->audience, "Require this audience");
