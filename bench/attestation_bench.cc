@@ -22,7 +22,7 @@ cg::v1::Attestation SampleAttestation(const KeySet& keys) {
   *a.mutable_issued_at() = ToProtoTimestamp(now);
   *a.mutable_valid_until() = ToProtoTimestamp(now + std::chrono::hours(24 * 30));
   auto* e = a.mutable_evaluation();
-  e->mutable_subject()->set_id("uscc:91440300MA5G2U7B3Q");
+  e->mutable_subject()->set_id("uscc:91440300MA5G2U7B88");
   e->mutable_subject()->set_name("Shenzhen Qianhai Example Trading Co., Ltd.");
   e->set_period("2026-10");
   e->set_model_version("joint-1.0.0");

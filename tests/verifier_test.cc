@@ -31,7 +31,7 @@ cg::v1::Attestation SampleAttestation(const KeySet& keys, Clock::time_point issu
   *a.mutable_issued_at() = ToProtoTimestamp(issued);
   *a.mutable_valid_until() = ToProtoTimestamp(until);
   auto* e = a.mutable_evaluation();
-  e->mutable_subject()->set_id("uscc:91440300MA5G2U7B3Q");
+  e->mutable_subject()->set_id("uscc:91440300MA5G2U7B88");
   e->set_period("2026-10");
   e->mutable_joint_grade()->set_scale("sz-six-level");
   e->mutable_joint_grade()->set_grade("A");
@@ -72,7 +72,7 @@ TEST_F(VerifierTest, ValidAttestation) {
   Verification v = verifier.Verify(envelope, At(T(2)));
   EXPECT_TRUE(v.valid()) << v.reason;
   EXPECT_EQ(v.signer_key_id, sz_.active_key().key_id());
-  EXPECT_EQ(v.attestation.evaluation().subject().id(), "uscc:91440300MA5G2U7B3Q");
+  EXPECT_EQ(v.attestation.evaluation().subject().id(), "uscc:91440300MA5G2U7B88");
   EXPECT_EQ(v.payload_digest, Sha256(envelope.payload()));
   EXPECT_FALSE(v.state.has_value());
   // Both encodings verify the same.
