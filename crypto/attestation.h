@@ -28,13 +28,6 @@ std::string_view PayloadTypeFor(cg::v1::AttestationKind kind);
 // A fresh random attestation id: 32 lower-case hex characters.
 std::string NewAttestationId();
 
-// Checks that an evaluation is complete enough to sign: subject id with a known
-// scheme prefix (and scheme, when set, agreeing with it), period "YYYY-MM", a joint
-// grade, joint_pd in [0, 1], joint_score <= 1000, digests of 0 or 32 bytes.
-// Identifier check characters are mapping's business, not checked here.
-// kInvalidArgument naming the field.
-Status ValidateEvaluation(const cg::v1::Evaluation& evaluation);
-
 // Signs `attestation` with `key`. Sets issuer.key_id to the key's id and version to
 // 1; the caller fills the rest. kInvalidArgument when the kind is unspecified, the
 // issuer node id is empty or issued_at/valid_until are missing or out of order.

@@ -6,6 +6,7 @@
 #include "crypto/dsse.h"
 #include "gateway/cli.h"
 #include "gateway/node_keys.h"
+#include "mapping/evaluation.h"
 #include "specs/file_io.h"
 #include "specs/json.h"
 
@@ -39,7 +40,7 @@ int Attest(const AttestOptions& o) {
   if (Status parsed = JsonToMessage(*text, attestation.mutable_evaluation()); !parsed.ok()) {
     return ReportError(parsed.WithContext(o.evaluation_file + " is not an evaluation"));
   }
-  if (Status valid = crypto::ValidateEvaluation(attestation.evaluation()); !valid.ok()) {
+  if (Status valid = mapping::ValidateEvaluation(attestation.evaluation()); !valid.ok()) {
     return ReportError(valid.WithContext(o.evaluation_file));
   }
   std::string valid_for = o.valid_for.empty() ? "30d" : o.valid_for;

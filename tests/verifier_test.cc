@@ -323,29 +323,5 @@ TEST(AttestationTest, SigningChecksItsInputs) {
   EXPECT_EQ(SignAttestation(a, keys.active_key()).status().code(), StatusCode::kInvalidArgument);
 }
 
-TEST(AttestationTest, ValidateEvaluation) {
-  KeySet keys = NewKeys("sz-node-1", "sz");
-  cg::v1::Evaluation good = SampleAttestation(keys, T(1), T(2)).evaluation();
-  EXPECT_TRUE(ValidateEvaluation(good).ok());
-  auto expect_bad = [&](auto mutate, const std::string& says) {
-    cg::v1::Evaluation e = good;
-    mutate(e);
-    Status s = ValidateEvaluation(e);
-    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << says;
-    EXPECT_NE(s.message().find(says), std::string::npos) << s.message();
-  };
-  expect_bad([](auto& e) { e.mutable_subject()->set_id("foo:1"); }, "subject.id");
-  expect_bad([](auto& e) { e.mutable_subject()->set_id("uscc:"); }, "subject.id");
-  expect_bad([](auto& e) { e.mutable_subject()->set_scheme(cg::v1::ID_SCHEME_LEI); },
-             "subject.scheme");
-  expect_bad([](auto& e) { e.set_period("2026-13"); }, "period");
-  expect_bad([](auto& e) { e.set_period("202610"); }, "period");
-  expect_bad([](auto& e) { e.clear_joint_grade(); }, "joint_grade");
-  expect_bad([](auto& e) { e.set_joint_pd(1.5); }, "joint_pd");
-  expect_bad([](auto& e) { e.set_joint_pd(std::numeric_limits<double>::quiet_NaN()); }, "joint_pd");
-  expect_bad([](auto& e) { e.set_joint_score(1001); }, "joint_score");
-  expect_bad([](auto& e) { e.set_evidence_digest("short"); }, "digest");
-}
-
 }  // namespace
 }  // namespace cg::crypto
