@@ -52,6 +52,7 @@ int RunCli(int argc, char** argv) {
   AddAttestCommand(app, exit_code);
   AddVerifyCommand(app, exit_code);
   AddConfigCommand(app, exit_code);
+  AddLoadCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,403 @@
+// The SQLite implementation of Store. Every sqlite3_* result code is translated
+// into a Status here, and nowhere else.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <vector>
+
+#include "gateway/store.h"
+#include "specs/timestamps.h"
+
+namespace cg::gateway {
+namespace {
+
+// Each migration brings the schema from version i to i + 1. Append only: a
+// released migration is never edited.
+constexpr const char* kMigrations[] = {
+    // 1: the feeds, and a record of every load.
+    R"sql(
+CREATE TABLE sz_grades (
+  entity_id TEXT NOT NULL,
+  period TEXT NOT NULL,
+  name TEXT NOT NULL,
+  grade TEXT NOT NULL,
+  industry TEXT NOT NULL,
+  business_changes REAL NOT NULL,
+  registration_licensing REAL NOT NULL,
+  penalties REAL NOT NULL,
+  complaints REAL NOT NULL,
+  commendations REAL NOT NULL,
+  serious_dishonesty INTEGER NOT NULL,
+  abnormal_operation INTEGER NOT NULL,
+  shell_risk INTEGER NOT NULL,
+  PRIMARY KEY (entity_id, period)
+) WITHOUT ROWID;
+CREATE TABLE ownership (
+  holder_id TEXT NOT NULL,
+  owned_id TEXT NOT NULL,
+  as_of TEXT NOT NULL,
+  holder_is_person INTEGER NOT NULL,
+  holder_jurisdiction TEXT NOT NULL,
+  share REAL NOT NULL,
+  voting REAL NOT NULL,
+  PRIMARY KEY (holder_id, owned_id, as_of)
+) WITHOUT ROWID;
+CREATE INDEX ownership_by_owned ON ownership (owned_id);
+CREATE TABLE performance (
+  subject_id TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  counterparty_jurisdiction TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  due_date TEXT NOT NULL,
+  settled_date TEXT NOT NULL,
+  amount REAL NOT NULL,
+  currency TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  PRIMARY KEY (subject_id, record_id)
+) WITHOUT ROWID;
+CREATE TABLE feed_loads (
+  id INTEGER PRIMARY KEY,
+  feed TEXT NOT NULL,
+  source TEXT NOT NULL,
+  rows INTEGER NOT NULL,
+  rejected INTEGER NOT NULL,
+  stored INTEGER NOT NULL,
+  unchanged INTEGER NOT NULL,
+  loaded_at TEXT NOT NULL
+);
+)sql",
+};
+
+constexpr int kBusyTimeoutMs = 10000;
+
+Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
+  std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status(StatusCode::kAborted, message + " (the store is busy)");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return DataLossError(message);
+    case SQLITE_FULL:
+      return ResourceExhaustedError(message);
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+      return UnavailableError(message);
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return PermissionDeniedError(message);
+    case SQLITE_CONSTRAINT:
+      return FailedPreconditionError(message);
+    default:
+      return InternalError(message);
+  }
+}
+
+// A prepared statement, finalised on destruction.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  Status Prepare(sqlite3* db, std::string_view sql) {
+    db_ = db;
+    const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+    return rc == SQLITE_OK ? OkStatus() : SqliteStatus(db, rc, "prepare");
+  }
+  void Text(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void Real(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  // Runs a statement that returns no rows; resets it for the next use.
+  Status Run(std::string_view what) {
+    const int rc = sqlite3_step(stmt_);
+    sqlite3_reset(stmt_);
+    return rc == SQLITE_DONE ? OkStatus() : SqliteStatus(db_, rc, what);
+  }
+  // Steps once: true with a row, false when done.
+  StatusOr<bool> Step(std::string_view what) {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteStatus(db_, rc, what);
+  }
+  int64_t ColumnInt(int i) { return sqlite3_column_int64(stmt_, i); }
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Status Exec(sqlite3* db, const char* sql, std::string_view what) {
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+  if (rc == SQLITE_OK) return OkStatus();
+  std::string message = std::string(what) + ": " + (error ? error : sqlite3_errstr(rc));
+  sqlite3_free(error);
+  return SqliteStatus(nullptr, rc, message);
+}
+
+std::string_view TableOf(mapping::FeedKind kind) {
+  switch (kind) {
+    case mapping::FeedKind::kSzGrades:
+      return "sz_grades";
+    case mapping::FeedKind::kOwnership:
+      return "ownership";
+    case mapping::FeedKind::kPerformance:
+      return "performance";
+    case mapping::FeedKind::kHkBureau:
+      break;
+  }
+  return {};
+}
+
+// An upsert that leaves an identical row alone, so sqlite3_changes() tells a
+// stored row (1) from an unchanged one (0).
+constexpr const char* kUpsertSzGrade = R"sql(
+INSERT INTO sz_grades VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+ON CONFLICT (entity_id, period) DO UPDATE SET
+  name = excluded.name, grade = excluded.grade, industry = excluded.industry,
+  business_changes = excluded.business_changes,
+  registration_licensing = excluded.registration_licensing, penalties = excluded.penalties,
+  complaints = excluded.complaints, commendations = excluded.commendations,
+  serious_dishonesty = excluded.serious_dishonesty,
+  abnormal_operation = excluded.abnormal_operation, shell_risk = excluded.shell_risk
+WHERE (name, grade, industry, business_changes, registration_licensing, penalties, complaints,
+       commendations, serious_dishonesty, abnormal_operation, shell_risk)
+  IS NOT (excluded.name, excluded.grade, excluded.industry, excluded.business_changes,
+          excluded.registration_licensing, excluded.penalties, excluded.complaints,
+          excluded.commendations, excluded.serious_dishonesty, excluded.abnormal_operation,
+          excluded.shell_risk)
+)sql";
+
+constexpr const char* kUpsertOwnership = R"sql(
+INSERT INTO ownership VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT (holder_id, owned_id, as_of) DO UPDATE SET
+  holder_is_person = excluded.holder_is_person,
+  holder_jurisdiction = excluded.holder_jurisdiction, share = excluded.share,
+  voting = excluded.voting
+WHERE (holder_is_person, holder_jurisdiction, share, voting)
+  IS NOT (excluded.holder_is_person, excluded.holder_jurisdiction, excluded.share,
+          excluded.voting)
+)sql";
+
+constexpr const char* kUpsertPerformance = R"sql(
+INSERT INTO performance VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT (subject_id, record_id) DO UPDATE SET
+  counterparty_jurisdiction = excluded.counterparty_jurisdiction, kind = excluded.kind,
+  due_date = excluded.due_date, settled_date = excluded.settled_date,
+  amount = excluded.amount, currency = excluded.currency, status = excluded.status
+WHERE (counterparty_jurisdiction, kind, due_date, settled_date, amount, currency, status)
+  IS NOT (excluded.counterparty_jurisdiction, excluded.kind, excluded.due_date,
+          excluded.settled_date, excluded.amount, excluded.currency, excluded.status)
+)sql";
+
+class SqliteFeedLoad : public FeedLoad {
+ public:
+  SqliteFeedLoad(sqlite3* db, mapping::FeedKind kind) : db_(db), kind_(kind) {}
+
+  ~SqliteFeedLoad() override {
+    if (open_) (void)Exec(db_, "ROLLBACK", "rollback");
+  }
+
+  Status Begin() {
+    CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin load"));
+    open_ = true;
+    switch (kind_) {
+      case mapping::FeedKind::kSzGrades:
+        return upsert_.Prepare(db_, kUpsertSzGrade);
+      case mapping::FeedKind::kOwnership:
+        return upsert_.Prepare(db_, kUpsertOwnership);
+      case mapping::FeedKind::kPerformance:
+        return upsert_.Prepare(db_, kUpsertPerformance);
+      case mapping::FeedKind::kHkBureau:
+        break;
+    }
+    return Status(StatusCode::kUnimplemented, "the store does not hold hk-bureau records yet");
+  }
+
+  Status Put(const mapping::SzGradeRecord& r) override {
+    if (kind_ != mapping::FeedKind::kSzGrades) return WrongFeed();
+    upsert_.Text(1, r.entity_id);
+    upsert_.Text(2, r.period);
+    upsert_.Text(3, r.name);
+    upsert_.Text(4, r.grade);
+    upsert_.Text(5, r.industry);
+    for (int d = 0; d < 5; ++d) upsert_.Real(6 + d, r.dimensions[static_cast<size_t>(d)]);
+    upsert_.Int(11, r.serious_dishonesty);
+    upsert_.Int(12, r.abnormal_operation);
+    upsert_.Int(13, r.shell_risk);
+    return Upsert();
+  }
+
+  Status Put(const mapping::OwnershipRecord& r) override {
+    if (kind_ != mapping::FeedKind::kOwnership) return WrongFeed();
+    upsert_.Text(1, r.holder_id);
+    upsert_.Text(2, r.owned_id);
+    upsert_.Text(3, r.as_of);
+    upsert_.Int(4, r.holder_is_person);
+    upsert_.Text(5, r.holder_jurisdiction);
+    upsert_.Real(6, r.share);
+    upsert_.Real(7, r.voting);
+    return Upsert();
+  }
+
+  Status Put(const mapping::PerformanceRecord& r) override {
+    if (kind_ != mapping::FeedKind::kPerformance) return WrongFeed();
+    upsert_.Text(1, r.subject_id);
+    upsert_.Text(2, r.record_id);
+    upsert_.Text(3, r.counterparty_jurisdiction);
+    upsert_.Int(4, static_cast<int>(r.kind));
+    upsert_.Text(5, r.due_date);
+    upsert_.Text(6, r.settled_date);
+    upsert_.Real(7, r.amount);
+    upsert_.Text(8, r.currency);
+    upsert_.Int(9, static_cast<int>(r.status));
+    return Upsert();
+  }
+
+  StatusOr<LoadCounts> Commit(const Source& source) override {
+    if (!open_) return FailedPreconditionError("the load is already committed");
+    Statement record;
+    CG_RETURN_IF_ERROR(record.Prepare(
+        db_,
+        "INSERT INTO feed_loads (feed, source, rows, rejected, stored, unchanged, loaded_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    record.Text(1, mapping::FeedKindName(kind_));
+    record.Text(2, source.name);
+    record.Int(3, static_cast<int64_t>(source.rows));
+    record.Int(4, static_cast<int64_t>(source.rejected));
+    record.Int(5, static_cast<int64_t>(counts_.stored));
+    record.Int(6, static_cast<int64_t>(counts_.unchanged));
+    const std::string now = FormatRfc3339(std::chrono::floor<std::chrono::seconds>(Clock::now()));
+    record.Text(7, now);
+    CG_RETURN_IF_ERROR(record.Run("record the load"));
+    CG_RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit load"));
+    open_ = false;
+    return counts_;
+  }
+
+ private:
+  Status Upsert() {
+    CG_RETURN_IF_ERROR(upsert_.Run("store row"));
+    if (sqlite3_changes(db_) > 0) {
+      ++counts_.stored;
+    } else {
+      ++counts_.unchanged;
+    }
+    return OkStatus();
+  }
+  Status WrongFeed() const {
+    return InternalError("a " + std::string(mapping::FeedKindName(kind_)) +
+                         " load was given another feed's record");
+  }
+
+  sqlite3* db_;
+  mapping::FeedKind kind_;
+  bool open_ = false;
+  Statement upsert_;
+  LoadCounts counts_;
+};
+
+class SqliteStore : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+
+  Status Initialise(bool in_memory) {
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    sqlite3_extended_result_codes(db_, 1);
+    if (!in_memory) {
+      CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode = WAL", "enable WAL"));
+    }
+    // NORMAL in WAL mode: a commit survives a process crash (kill -9); only a power
+    // loss can lose the last commits, never corrupt the database.
+    CG_RETURN_IF_ERROR(Exec(db_,
+                            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
+                            "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY",
+                            "configure"));
+    return Migrate();
+  }
+
+  StatusOr<std::unique_ptr<FeedLoad>> BeginLoad(mapping::FeedKind kind) override {
+    auto load = std::make_unique<SqliteFeedLoad>(db_, kind);
+    CG_RETURN_IF_ERROR(load->Begin());
+    return std::unique_ptr<FeedLoad>(std::move(load));
+  }
+
+  StatusOr<uint64_t> CountRows(mapping::FeedKind kind) override {
+    const std::string_view table = TableOf(kind);
+    if (table.empty()) return Status(StatusCode::kUnimplemented, "no table for this feed yet");
+    Statement count;
+    CG_RETURN_IF_ERROR(count.Prepare(db_, "SELECT count(*) FROM " + std::string(table)));
+    CG_ASSIGN_OR_RETURN(bool row, count.Step("count rows"));
+    return row ? static_cast<uint64_t>(count.ColumnInt(0)) : 0;
+  }
+
+  int schema_version() const override { return version_; }
+
+ private:
+  Status Migrate() {
+    Statement read;
+    CG_RETURN_IF_ERROR(read.Prepare(db_, "PRAGMA user_version"));
+    CG_ASSIGN_OR_RETURN(bool row, read.Step("read schema version"));
+    version_ = row ? static_cast<int>(read.ColumnInt(0)) : 0;
+    const int latest = LatestSchemaVersion();
+    if (version_ > latest) {
+      return FailedPreconditionError("the store has schema version " + std::to_string(version_) +
+                                     ", newer than this program's " + std::to_string(latest));
+    }
+    while (version_ < latest) {
+      CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin migration"));
+      Status applied = Exec(db_, kMigrations[version_], "migration");
+      const std::string bump = "PRAGMA user_version = " + std::to_string(version_ + 1);
+      if (applied.ok()) applied = Exec(db_, bump.c_str(), "set schema version");
+      if (applied.ok()) applied = Exec(db_, "COMMIT", "commit migration");
+      if (!applied.ok()) {
+        (void)Exec(db_, "ROLLBACK", "rollback migration");
+        return applied.WithContext("migrating the store to version " +
+                                   std::to_string(version_ + 1));
+      }
+      ++version_;
+    }
+    return OkStatus();
+  }
+
+  sqlite3* db_;
+  int version_ = 0;
+};
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (!url.starts_with(kSqlite)) {
+    return InvalidArgumentError("store URL '" + url.substr(0, 80) +
+                                "' is not supported: use sqlite:PATH or sqlite::memory:");
+  }
+  const std::string path = url.substr(kSqlite.size());
+  if (path.empty()) return InvalidArgumentError("store URL has no path: use sqlite:PATH");
+  const bool in_memory = path == ":memory:";
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status status = SqliteStatus(db, rc, "cannot open store " + path);
+    sqlite3_close_v2(db);
+    return UnavailableError(status.message());
+  }
+  auto store = std::make_unique<SqliteStore>(db);
+  Status ready = store->Initialise(in_memory);
+  if (!ready.ok()) return ready.WithContext("store " + path);
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace cg::gateway

@@ -1,0 +1,66 @@
+// The node's store: feeds, and later evaluations and attestations. A narrow
+// interface with an embedded SQLite implementation (the default; WAL) and room
+// for a PostgreSQL one behind the same calls (DESIGN §8). Chosen by URL:
+//   sqlite:PATH          a database file (created with its schema if missing)
+//   sqlite::memory:      a private in-memory database (tests)
+// The schema is versioned; Open applies the migrations the database lacks, in one
+// transaction each, and refuses a database newer than this program.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mapping/feeds.h"
+#include "specs/status.h"
+
+namespace cg::gateway {
+
+struct LoadCounts {
+  uint64_t stored = 0;     // new rows, and rows whose values changed
+  uint64_t unchanged = 0;  // rows already stored with the same values
+};
+
+// One feed load: a single transaction. Nothing is visible to readers, and nothing
+// survives a crash, until Commit() returns OK. Destroying it uncommitted rolls
+// back. Not thread-safe.
+class FeedLoad {
+ public:
+  virtual ~FeedLoad() = default;
+  virtual Status Put(const mapping::SzGradeRecord& record) = 0;
+  virtual Status Put(const mapping::OwnershipRecord& record) = 0;
+  virtual Status Put(const mapping::PerformanceRecord& record) = 0;
+  // Records the load (feed, source, counts) and commits durably.
+  struct Source {
+    std::string name;  // the file name, for the record of loads
+    uint64_t rows = 0;
+    uint64_t rejected = 0;
+  };
+  virtual StatusOr<LoadCounts> Commit(const Source& source) = 0;
+};
+
+class Store {
+ public:
+  // Opens (and migrates) the store at `url`. kInvalidArgument for an unknown URL
+  // scheme; kUnavailable when the database cannot be opened; kFailedPrecondition
+  // for a database made by a newer program; kDataLoss for a corrupt one.
+  static StatusOr<std::unique_ptr<Store>> Open(const std::string& url);
+
+  virtual ~Store() = default;
+
+  // Starts loading a feed. Only one load at a time per store (kAborted when the
+  // database is busy with another writer beyond the busy timeout).
+  virtual StatusOr<std::unique_ptr<FeedLoad>> BeginLoad(mapping::FeedKind kind) = 0;
+
+  // How many rows a feed's table holds.
+  virtual StatusOr<uint64_t> CountRows(mapping::FeedKind kind) = 0;
+
+  // The schema version the database is at.
+  virtual int schema_version() const = 0;
+};
+
+// The newest schema version this program knows.
+int LatestSchemaVersion();
+
+}  // namespace cg::gateway

@@ -1,0 +1,82 @@
+// Reading a feed file row by row: CSV (RFC 4180, with a header) or JSON Lines, as
+// specs/feeds.md states. Streams: memory does not grow with the file. Knows the
+// feed's columns but not what their values mean (mapping/feeds.h checks those).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "specs/status.h"
+
+namespace cg::mapping {
+
+enum class FeedFormat { kCsv, kJsonLines };
+
+// ".csv" -> CSV; ".jsonl", ".ndjson" -> JSON Lines; kInvalidArgument otherwise.
+StatusOr<FeedFormat> FeedFormatForPath(std::string_view path);
+
+struct FeedColumn {
+  std::string_view name;
+  bool required;
+};
+
+// One row: fields[i] is column i's text (valid until the next Next()), present[i]
+// whether the row has it. A row that cannot be read into columns at all (bad
+// quoting, wrong number of fields, JSON syntax, an unknown key) has `error` set.
+struct FeedRow {
+  uint64_t line = 0;  // 1-based line where the row starts (CSV: the header is line 1)
+  std::vector<std::string_view> fields;
+  std::vector<bool> present;
+  std::string error;
+  std::string error_column;
+};
+
+// The longest row accepted; longer rows are rejected, and the file read on.
+inline constexpr size_t kMaxFeedRowBytes = 1 << 20;
+
+class FeedFile {
+ public:
+  // Opens `path` and, for CSV, reads the header: an unknown or repeated column, or a
+  // required column missing, is kInvalidArgument naming it (the file cannot be
+  // loaded). kNotFound / kPermissionDenied when it cannot be opened.
+  static StatusOr<std::unique_ptr<FeedFile>> Open(const std::string& path, FeedFormat format,
+                                                  std::span<const FeedColumn> columns);
+  ~FeedFile();
+  FeedFile(const FeedFile&) = delete;
+  FeedFile& operator=(const FeedFile&) = delete;
+
+  // The next row into `row`; false at the end of the file. An I/O error is a Status.
+  StatusOr<bool> Next(FeedRow* row);
+
+  uint64_t bytes_read() const { return bytes_read_; }
+  uint64_t size_bytes() const { return size_bytes_; }
+
+ private:
+  FeedFile(std::FILE* file, FeedFormat format, std::span<const FeedColumn> columns,
+           uint64_t size_bytes);
+  Status ReadHeader();
+  // Reads one physical line (without its line end) into line_; false at EOF.
+  StatusOr<bool> ReadLine();
+  void SplitCsv(FeedRow* row);
+  void ParseJson(FeedRow* row);
+
+  std::FILE* file_;
+  FeedFormat format_;
+  std::vector<FeedColumn> columns_;
+  std::vector<int> csv_to_column_;  // CSV field position -> column index
+  uint64_t size_bytes_;
+  uint64_t bytes_read_ = 0;
+  uint64_t line_number_ = 0;
+  char* line_buffer_ = nullptr;  // getline(3)'s buffer
+  size_t line_capacity_ = 0;
+  std::string_view line_;
+  std::string record_;               // a CSV record spanning lines
+  std::vector<std::string> values_;  // unquoted field texts, reused
+};
+
+}  // namespace cg::mapping
