@@ -284,8 +284,11 @@ Status KeySet::Rotate(std::string_view passphrase, Clock::time_point now) {
   for (auto& entry : *file_.mutable_keys()) {
     if (entry.published().state() != cg::v1::KEY_STATE_ACTIVE) continue;
     entry.mutable_published()->set_state(cg::v1::KEY_STATE_RETIRED);
+    // Until the end of the rotation's second: what the old key signed in that second
+    // (issued_at is in whole seconds) stays valid; its secret is erased below, so it
+    // signs nothing after.
     *entry.mutable_published()->mutable_not_after() =
-        ToProtoTimestamp(std::chrono::floor<std::chrono::seconds>(now));
+        ToProtoTimestamp(std::chrono::floor<std::chrono::seconds>(now) + std::chrono::seconds(1));
     entry.clear_secret();
   }
   *file_.add_keys() = std::move(fresh);

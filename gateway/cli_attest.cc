@@ -15,6 +15,8 @@ namespace {
 
 // An evaluation file is small; anything larger is a mistake.
 constexpr size_t kMaxEvaluationFileBytes = 1 << 20;
+// No attestation is valid for more than ten years.
+constexpr std::chrono::seconds kMaxValidity{3660LL * 86400};
 
 struct AttestOptions {
   KeyOptions key;
@@ -59,7 +61,9 @@ int Attest(const AttestOptions& o) {
   }
   auto validity = ParseDuration(valid_for);
   if (!validity.ok()) return ReportError(validity.status().WithContext("--valid-for"));
-  if (validity->count() == 0) return ReportError(InvalidArgumentError("--valid-for must be > 0"));
+  if (validity->count() == 0 || *validity > kMaxValidity) {
+    return ReportError(InvalidArgumentError("--valid-for must be more than 0 and at most 3660d"));
+  }
   Clock::time_point issued_at = std::chrono::floor<std::chrono::seconds>(Clock::now());
   if (!o.at.empty()) {
     auto at = ParseRfc3339(o.at);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/pseudonym.h"
 #include "mapping/feed_file.h"
@@ -57,6 +58,36 @@ struct PerformanceRecord {
   double amount = 0;
   std::string currency;
   PerformanceStatus status = PerformanceStatus::kOnTime;
+};
+
+// A Hong Kong bureau file on one entity (hk-bureau feed). Amounts in HKD.
+struct HkFacility {
+  std::string lender;
+  std::string type;  // overdraft, term_loan, trade_finance, revolving, leasing
+  double limit = 0;
+  double outstanding = 0;
+  uint32_t worst_dpd_12m = 0;  // worst days past due in the last 12 months
+  std::string status;          // current, closed, written_off
+};
+struct HkDatedAmount {
+  std::string date;  // YYYY-MM-DD
+  double amount = 0;
+  bool satisfied = false;  // judgments only
+};
+struct HkTradePayment {
+  uint32_t days_beyond_terms = 0;
+  double amount = 0;
+};
+struct HkBureauRecord {
+  std::string entity_id;  // hkbrn: or hkcrn:
+  std::string name;
+  std::string as_of;
+  std::string incorporation_date;
+  std::vector<HkFacility> facilities;
+  std::vector<HkDatedAmount> defaults;
+  std::vector<HkDatedAmount> judgments;
+  std::vector<std::string> winding_up_petitions;  // dates
+  std::vector<HkTradePayment> trade_payments;
 };
 
 struct FeedReject {

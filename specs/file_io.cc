@@ -45,11 +45,13 @@ class Fd {
 }  // namespace
 
 StatusOr<std::string> ReadFileLimited(const std::string& path, size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK so that opening a FIFO or device cannot hang; it is refused below.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) return ErrnoStatus(errno, "cannot open " + path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat " + path);
   if (!S_ISREG(st.st_mode)) return InvalidArgumentError(path + " is not a regular file");
+  ::fcntl(fd.get(), F_SETFL, 0);
   if (static_cast<size_t>(st.st_size) > max_bytes) {
     return ResourceExhaustedError(path + " is " + std::to_string(st.st_size) +
                                   " bytes; the limit is " + std::to_string(max_bytes));

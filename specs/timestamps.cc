@@ -2,11 +2,22 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace cg {
 
 using google::protobuf::util::TimeUtil;
+
+namespace {
+// The range Clock (64-bit nanoseconds) can hold, with a margin: 1678-2261.
+constexpr int64_t kMinSeconds = -9'200'000'000LL;
+constexpr int64_t kMaxSeconds = 9'200'000'000LL;
+constexpr long long kMaxDurationSeconds = 100LL * 366 * 86400;
+// Times people give are kept before 2200-01-01, so that adding any duration keeps
+// them inside the Clock's range.
+constexpr int64_t kMaxParsedSeconds = 7'258'118'400LL;
+}  // namespace
 
 google::protobuf::Timestamp ToProtoTimestamp(Clock::time_point t) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
@@ -14,8 +25,13 @@ google::protobuf::Timestamp ToProtoTimestamp(Clock::time_point t) {
 }
 
 Clock::time_point FromProtoTimestamp(const google::protobuf::Timestamp& t) {
+  // Clock counts nanoseconds in 64 bits (years 1678-2261). Timestamps come from
+  // signed payloads too, so out-of-range ones are clamped, never wrapped: a far
+  // future issued_at stays in the future, a far past one in the past.
+  const int64_t seconds = std::clamp<int64_t>(t.seconds(), kMinSeconds, kMaxSeconds);
+  const int32_t nanos = std::clamp<int32_t>(t.nanos(), 0, 999'999'999);
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::seconds(t.seconds()) + std::chrono::nanoseconds(t.nanos())));
+      std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos)));
 }
 
 std::string FormatRfc3339(const google::protobuf::Timestamp& t) { return TimeUtil::ToString(t); }
@@ -25,8 +41,12 @@ std::string FormatRfc3339(Clock::time_point t) { return FormatRfc3339(ToProtoTim
 StatusOr<Clock::time_point> ParseRfc3339(std::string_view text) {
   google::protobuf::Timestamp t;
   if (!TimeUtil::FromString(std::string(text), &t)) {
-    return InvalidArgumentError("'" + std::string(text) +
+    return InvalidArgumentError("'" + std::string(text.substr(0, 64)) +
                                 "' is not an RFC 3339 time such as 2026-11-26T08:00:00Z");
+  }
+  if (t.seconds() < 0 || t.seconds() >= kMaxParsedSeconds) {
+    return InvalidArgumentError("'" + std::string(text.substr(0, 64)) +
+                                "' is outside the years 1970 to 2199 that times may take");
   }
   return FromProtoTimestamp(t);
 }
@@ -60,7 +80,9 @@ StatusOr<std::chrono::seconds> ParseDuration(std::string_view text) {
     default:
       return bad();
   }
-  if (amount > (1LL << 40) / unit) return bad();  // beyond any sensible validity
+  if (amount > kMaxDurationSeconds / unit) {
+    return InvalidArgumentError("'" + std::string(text) + "' is longer than 100 years");
+  }
   return std::chrono::seconds(amount * unit);
 }
 

@@ -20,10 +20,12 @@ Clock::time_point FromProtoTimestamp(const google::protobuf::Timestamp& t);
 // "2026-11-26T08:00:00Z" (fractional seconds only when present).
 std::string FormatRfc3339(Clock::time_point t);
 std::string FormatRfc3339(const google::protobuf::Timestamp& t);
-// Accepts RFC 3339 with "Z" or an offset. kInvalidArgument otherwise.
+// Accepts RFC 3339 with "Z" or an offset, years 1970 to 2199. kInvalidArgument
+// otherwise. FromProtoTimestamp clamps to the years 1678-2261 the Clock can hold.
 StatusOr<Clock::time_point> ParseRfc3339(std::string_view text);
 
-// A duration like "90d", "12h", "30m", "45s" or "2w". kInvalidArgument otherwise.
+// A duration like "90d", "12h", "30m", "45s" or "2w", at most 100 years.
+// kInvalidArgument otherwise.
 StatusOr<std::chrono::seconds> ParseDuration(std::string_view text);
 
 }  // namespace cg

@@ -153,7 +153,9 @@ TEST_F(KeySetTest, RotationRetiresOldKeyAndErasesItsSecret) {
   ASSERT_EQ(keys.keys_size(), 2);
   EXPECT_EQ(keys.keys(0).key_id(), old_id);
   EXPECT_EQ(keys.keys(0).state(), cg::v1::KEY_STATE_RETIRED);
-  EXPECT_EQ(FromProtoTimestamp(keys.keys(0).not_after()), later);
+  // Retired at the end of the rotation's second, so what it signed in that second
+  // (issued_at is whole seconds) stays valid.
+  EXPECT_EQ(FromProtoTimestamp(keys.keys(0).not_after()), later + std::chrono::seconds(1));
   EXPECT_EQ(keys.keys(1).state(), cg::v1::KEY_STATE_ACTIVE);
   EXPECT_EQ(FromProtoTimestamp(keys.keys(1).not_before()), later);
   EXPECT_FALSE(keys.keys(1).has_not_after());

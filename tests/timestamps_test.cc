@@ -1,6 +1,7 @@
 #include "specs/timestamps.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "specs/file_io.h"
 
@@ -48,6 +49,42 @@ TEST(FileIoTest, AtomicWriteAndBoundedRead) {
   EXPECT_EQ(ReadFileLimited(dir, 10).status().code(), StatusCode::kInvalidArgument);
   ASSERT_TRUE(WriteFileAtomically(path, "replaced").ok());
   EXPECT_EQ(*ReadFileLimited(path, 100), "replaced");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace cg
+
+namespace cg {
+namespace {
+
+// Regression: times past 2262 wrapped around in 64-bit nanoseconds.
+TEST(TimestampsTest, OutOfRangeTimesAreRefusedOrClampedNeverWrapped) {
+  EXPECT_EQ(ParseRfc3339("9999-12-31T00:00:00Z").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRfc3339("2200-01-01T00:00:00Z").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ParseRfc3339("2199-12-31T23:59:59Z").ok());
+  google::protobuf::Timestamp far;
+  far.set_seconds(253402214400);  // 9999-12-31
+  const auto clamped = FromProtoTimestamp(far);
+  EXPECT_GT(clamped, *ParseRfc3339("2199-12-31T23:59:59Z"));
+  far.set_seconds(-62135596800);  // 0001-01-01
+  EXPECT_LT(FromProtoTimestamp(far), *ParseRfc3339("1970-01-01T00:00:00Z"));
+  EXPECT_EQ(ParseDuration("5300w").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cg
+
+namespace cg {
+namespace {
+
+// Regression: opening a FIFO blocked for ever before the regular-file check.
+TEST(FileIoTest, FifoIsRefusedNotWaitedOn) {
+  const std::string path = ::testing::TempDir() + "/file_io_fifo";
+  std::remove(path.c_str());
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  auto read = ReadFileLimited(path, 100);
+  EXPECT_EQ(read.status().code(), StatusCode::kInvalidArgument);
   std::remove(path.c_str());
 }
 
