@@ -52,16 +52,16 @@ struct HongKongScorecardParams {
   double base_odds = 50;
   double points_to_double_odds = 20;
   // Points by attribute band (see specs/joint-model.md §2.2 for the bands).
-  double years_under_2 = -20, years_2_to_5 = -5, years_5_to_10 = 5, years_10_plus = 15;
-  double dpd_0 = 20, dpd_1_to_29 = 0, dpd_30_to_59 = -25, dpd_60_to_89 = -45, dpd_90_plus = -70;
-  double utilisation_under_30 = 10, utilisation_30_to_70 = 0, utilisation_70_to_90 = -10,
-         utilisation_over_90 = -25;
-  double default_one = -60, default_two_plus = -90;    // defaults in the last 5 years
-  double judgment_one = -30, judgment_two_plus = -50;  // unsatisfied judgments
-  double winding_up_petition = -80;                    // any in the last 5 years
-  double written_off_facility = -60;
-  double trade_dbt_under_5 = 10, trade_dbt_5_to_30 = 0, trade_dbt_30_to_60 = -20,
-         trade_dbt_over_60 = -40;  // amount-weighted days beyond terms
+  double years_under_2 = -15, years_2_to_5 = -5, years_5_to_10 = 5, years_10_plus = 15;
+  double dpd_0 = 20, dpd_1_to_29 = 0, dpd_30_to_59 = -15, dpd_60_to_89 = -25, dpd_90_plus = -40;
+  double utilisation_under_30 = 10, utilisation_30_to_70 = 0, utilisation_70_to_90 = -5,
+         utilisation_over_90 = -15;
+  double default_one = -40, default_two_plus = -60;    // defaults in the last 5 years
+  double judgment_one = -20, judgment_two_plus = -35;  // unsatisfied judgments
+  double winding_up_petition = -60;                    // any in the last 5 years
+  double written_off_facility = -40;
+  double trade_dbt_under_5 = 10, trade_dbt_5_to_30 = 0, trade_dbt_30_to_60 = -10,
+         trade_dbt_over_60 = -25;  // amount-weighted days beyond terms
 };
 
 struct NativeAssessment {
@@ -84,7 +84,7 @@ struct PerformanceParams {
       {"CNY", 1.0}, {"HKD", 0.92}, {"USD", 7.2}, {"EUR", 7.8}, {"MOP", 0.89}};
   double unknown_currency_cny = 1.0;
   double reference_on_time_rate = 0.95;
-  double on_time_weight = 3.0;         // log-odds per unit of (reference - rate)
+  double on_time_weight = 2.0;         // log-odds per unit of (reference - rate)
   double dbt_weight_per_point = 0.04;  // log-odds per point below 80
   double default_weight = 0.60;        // each default, up to max_counted
   double dispute_weight = 0.20;        // each dispute, up to max_counted
