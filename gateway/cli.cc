@@ -53,6 +53,8 @@ int RunCli(int argc, char** argv) {
   AddVerifyCommand(app, exit_code);
   AddConfigCommand(app, exit_code);
   AddLoadCommand(app, exit_code);
+  AddSynthCommand(app, exit_code);
+  AddEvaluateCommands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -27,6 +27,8 @@ void AddAttestCommand(CLI::App& app, int& exit_code);
 void AddVerifyCommand(CLI::App& app, int& exit_code);
 void AddConfigCommand(CLI::App& app, int& exit_code);
 void AddLoadCommand(CLI::App& app, int& exit_code);
+void AddSynthCommand(CLI::App& app, int& exit_code);
+void AddEvaluateCommands(CLI::App& app, int& exit_code);
 
 // Options shared by the commands that unseal a key set.
 struct KeyOptions {

@@ -66,6 +66,19 @@ CREATE TABLE feed_loads (
   loaded_at TEXT NOT NULL
 );
 )sql",
+    // 2: the evaluations of each period.
+    R"sql(
+CREATE TABLE evaluations (
+  entity_id TEXT NOT NULL,
+  period TEXT NOT NULL,
+  joint_pd REAL NOT NULL,
+  score INTEGER NOT NULL,
+  grade TEXT NOT NULL,
+  evaluation BLOB NOT NULL,
+  PRIMARY KEY (entity_id, period)
+) WITHOUT ROWID;
+CREATE INDEX evaluations_by_period ON evaluations (period);
+)sql",
 };
 
 constexpr int kBusyTimeoutMs = 10000;
@@ -128,6 +141,20 @@ class Statement {
     return SqliteStatus(db_, rc, what);
   }
   int64_t ColumnInt(int i) { return sqlite3_column_int64(stmt_, i); }
+  double ColumnReal(int i) { return sqlite3_column_double(stmt_, i); }
+  std::string_view ColumnText(int i) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+    return text ? std::string_view(text, static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
+                : std::string_view();
+  }
+  void Blob(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  std::string_view ColumnBlob(int i) {
+    const auto* blob = static_cast<const char*>(sqlite3_column_blob(stmt_, i));
+    return blob ? std::string_view(blob, static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
+                : std::string_view();
+  }
 
  private:
   sqlite3* db_ = nullptr;
@@ -305,6 +332,45 @@ class SqliteFeedLoad : public FeedLoad {
   LoadCounts counts_;
 };
 
+class SqliteEvaluationLoad : public EvaluationLoad {
+ public:
+  SqliteEvaluationLoad(sqlite3* db, std::string period) : db_(db), period_(std::move(period)) {}
+  ~SqliteEvaluationLoad() override {
+    if (open_) (void)Exec(db_, "ROLLBACK", "rollback");
+  }
+  Status Begin() {
+    CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin evaluations"));
+    open_ = true;
+    Statement clear;
+    CG_RETURN_IF_ERROR(clear.Prepare(db_, "DELETE FROM evaluations WHERE period = ?1"));
+    clear.Text(1, period_);
+    CG_RETURN_IF_ERROR(clear.Run("clear the period's evaluations"));
+    return insert_.Prepare(db_, "INSERT INTO evaluations VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  }
+  Status Put(const StoredEvaluation& e) override {
+    if (e.period != period_) return InternalError("evaluation of another period");
+    insert_.Text(1, e.entity_id);
+    insert_.Text(2, e.period);
+    insert_.Real(3, e.joint_pd);
+    insert_.Int(4, e.score);
+    insert_.Text(5, e.grade);
+    insert_.Blob(6, e.evaluation);
+    return insert_.Run("store evaluation");
+  }
+  Status Commit() override {
+    if (!open_) return FailedPreconditionError("the evaluations are already committed");
+    CG_RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit evaluations"));
+    open_ = false;
+    return OkStatus();
+  }
+
+ private:
+  sqlite3* db_;
+  std::string period_;
+  bool open_ = false;
+  Statement insert_;
+};
+
 class SqliteStore : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -341,6 +407,131 @@ class SqliteStore : public Store {
   }
 
   int schema_version() const override { return version_; }
+
+  Status ScanSzGrades(std::string_view period,
+                      const RowVisitor<mapping::SzGradeRecord>& visit) override {
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(db_,
+                                    "SELECT * FROM sz_grades WHERE period = ?1 "
+                                    "ORDER BY entity_id"));
+    scan.Text(1, period);
+    mapping::SzGradeRecord r;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan sz_grades"));
+      if (!row) return OkStatus();
+      r.entity_id = scan.ColumnText(0);
+      r.period = scan.ColumnText(1);
+      r.name = scan.ColumnText(2);
+      r.grade = scan.ColumnText(3);
+      r.industry = scan.ColumnText(4);
+      for (int d = 0; d < 5; ++d) r.dimensions[static_cast<size_t>(d)] = scan.ColumnReal(5 + d);
+      r.serious_dishonesty = scan.ColumnInt(10) != 0;
+      r.abnormal_operation = scan.ColumnInt(11) != 0;
+      r.shell_risk = scan.ColumnInt(12) != 0;
+      CG_RETURN_IF_ERROR(visit(r));
+    }
+  }
+
+  Status ScanOwnership(std::string_view as_of_max,
+                       const RowVisitor<mapping::OwnershipRecord>& visit) override {
+    // SQLite takes the bare columns from the row with max(as_of).
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(
+        db_,
+        "SELECT holder_id, owned_id, max(as_of), holder_is_person, holder_jurisdiction, "
+        "share, voting FROM ownership WHERE as_of <= ?1 GROUP BY holder_id, owned_id"));
+    scan.Text(1, as_of_max);
+    mapping::OwnershipRecord r;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan ownership"));
+      if (!row) return OkStatus();
+      r.holder_id = scan.ColumnText(0);
+      r.owned_id = scan.ColumnText(1);
+      r.as_of = scan.ColumnText(2);
+      r.holder_is_person = scan.ColumnInt(3) != 0;
+      r.holder_jurisdiction = scan.ColumnText(4);
+      r.share = scan.ColumnReal(5);
+      r.voting = scan.ColumnReal(6);
+      CG_RETURN_IF_ERROR(visit(r));
+    }
+  }
+
+  Status ScanPerformance(const RowVisitor<mapping::PerformanceRecord>& visit) override {
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT * FROM performance"));  // key order
+    mapping::PerformanceRecord r;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan performance"));
+      if (!row) return OkStatus();
+      r.subject_id = scan.ColumnText(0);
+      r.record_id = scan.ColumnText(1);
+      r.counterparty_jurisdiction = scan.ColumnText(2);
+      r.kind = static_cast<mapping::PerformanceKind>(scan.ColumnInt(3));
+      r.due_date = scan.ColumnText(4);
+      r.settled_date = scan.ColumnText(5);
+      r.amount = scan.ColumnReal(6);
+      r.currency = scan.ColumnText(7);
+      r.status = static_cast<mapping::PerformanceStatus>(scan.ColumnInt(8));
+      CG_RETURN_IF_ERROR(visit(r));
+    }
+  }
+
+  StatusOr<std::unique_ptr<EvaluationLoad>> BeginEvaluations(std::string_view period) override {
+    auto load = std::make_unique<SqliteEvaluationLoad>(db_, std::string(period));
+    CG_RETURN_IF_ERROR(load->Begin());
+    return std::unique_ptr<EvaluationLoad>(std::move(load));
+  }
+
+  StatusOr<StoredEvaluation> GetEvaluation(std::string_view entity_id,
+                                           std::string_view period) override {
+    Statement get;
+    CG_RETURN_IF_ERROR(get.Prepare(
+        db_, period.empty()
+                 ? "SELECT * FROM evaluations WHERE entity_id = ?1 ORDER BY period DESC LIMIT 1"
+                 : "SELECT * FROM evaluations WHERE entity_id = ?1 AND period = ?2"));
+    get.Text(1, entity_id);
+    if (!period.empty()) get.Text(2, period);
+    CG_ASSIGN_OR_RETURN(bool row, get.Step("read evaluation"));
+    if (!row) {
+      return NotFoundError("no evaluation of " + std::string(entity_id.substr(0, 64)) +
+                           (period.empty() ? "" : " for " + std::string(period)));
+    }
+    StoredEvaluation e;
+    e.entity_id = get.ColumnText(0);
+    e.period = get.ColumnText(1);
+    e.joint_pd = get.ColumnReal(2);
+    e.score = static_cast<uint32_t>(get.ColumnInt(3));
+    e.grade = get.ColumnText(4);
+    e.evaluation = get.ColumnBlob(5);
+    return e;
+  }
+
+  StatusOr<std::string> PreviousEvaluatedPeriod(std::string_view period) override {
+    Statement get;
+    CG_RETURN_IF_ERROR(get.Prepare(db_, "SELECT max(period) FROM evaluations WHERE period < ?1"));
+    get.Text(1, period);
+    CG_ASSIGN_OR_RETURN(bool row, get.Step("read periods"));
+    return row ? std::string(get.ColumnText(0)) : std::string();
+  }
+
+  StatusOr<std::vector<GradeTransition>> CompareGrades(std::string_view period,
+                                                       std::string_view previous) override {
+    Statement compare;
+    CG_RETURN_IF_ERROR(compare.Prepare(
+        db_,
+        "SELECT coalesce(prev.grade, ''), cur.grade, count(*) FROM evaluations cur "
+        "LEFT JOIN evaluations prev ON prev.entity_id = cur.entity_id AND prev.period = ?2 "
+        "WHERE cur.period = ?1 GROUP BY 1, 2 ORDER BY 1, 2"));
+    compare.Text(1, period);
+    compare.Text(2, previous);
+    std::vector<GradeTransition> out;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, compare.Step("compare grades"));
+      if (!row) return out;
+      out.push_back({std::string(compare.ColumnText(0)), std::string(compare.ColumnText(1)),
+                     static_cast<uint64_t>(compare.ColumnInt(2))});
+    }
+  }
 
  private:
   Status Migrate() {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,6 +41,35 @@ class FeedLoad {
   virtual StatusOr<LoadCounts> Commit(const Source& source) = 0;
 };
 
+// An entity's evaluation for a period, as the batch evaluation stores it.
+struct StoredEvaluation {
+  std::string entity_id;
+  std::string period;
+  double joint_pd = 0;
+  uint32_t score = 0;
+  std::string grade;       // on the node's home scale
+  std::string evaluation;  // binary cg.v1.Evaluation, ready to be attested
+};
+
+// Replaces one period's evaluations: a single transaction, like FeedLoad.
+class EvaluationLoad {
+ public:
+  virtual ~EvaluationLoad() = default;
+  virtual Status Put(const StoredEvaluation& evaluation) = 0;
+  virtual Status Commit() = 0;
+};
+
+// How many entities went from one grade to another between two periods; `from` is
+// empty for entities not evaluated in the previous period.
+struct GradeTransition {
+  std::string from;
+  std::string to;
+  uint64_t count = 0;
+};
+
+template <typename T>
+using RowVisitor = std::function<Status(const T&)>;
+
 class Store {
  public:
   // Opens (and migrates) the store at `url`. kInvalidArgument for an unknown URL
@@ -52,6 +82,28 @@ class Store {
   // Starts loading a feed. Only one load at a time per store (kAborted when the
   // database is busy with another writer beyond the busy timeout).
   virtual StatusOr<std::unique_ptr<FeedLoad>> BeginLoad(mapping::FeedKind kind) = 0;
+
+  // The batch evaluation's reads. Each calls `visit` for every row, in key order,
+  // and stops at the first error `visit` returns.
+  // The grades of one period.
+  virtual Status ScanSzGrades(std::string_view period,
+                              const RowVisitor<mapping::SzGradeRecord>& visit) = 0;
+  // Each holding's latest row dated on or before `as_of_max` (YYYY-MM-DD).
+  virtual Status ScanOwnership(std::string_view as_of_max,
+                               const RowVisitor<mapping::OwnershipRecord>& visit) = 0;
+  // Every performance record, grouped by subject (ordered by subject_id, record_id).
+  virtual Status ScanPerformance(const RowVisitor<mapping::PerformanceRecord>& visit) = 0;
+
+  // Starts replacing the evaluations of `period`.
+  virtual StatusOr<std::unique_ptr<EvaluationLoad>> BeginEvaluations(std::string_view period) = 0;
+  // The entity's evaluation for `period`, or its latest when `period` is empty;
+  // kNotFound when there is none.
+  virtual StatusOr<StoredEvaluation> GetEvaluation(std::string_view entity_id,
+                                                   std::string_view period) = 0;
+  // The latest evaluated period before `period`; empty when there is none.
+  virtual StatusOr<std::string> PreviousEvaluatedPeriod(std::string_view period) = 0;
+  virtual StatusOr<std::vector<GradeTransition>> CompareGrades(std::string_view period,
+                                                               std::string_view previous) = 0;
 
   // How many rows a feed's table holds.
   virtual StatusOr<uint64_t> CountRows(mapping::FeedKind kind) = 0;

@@ -799,7 +799,12 @@ void EquityPenetrator::SummariseStructure(NodeIndex target, PenetrationScratch::
     out.shell_on_chain |= g.shell(l.node);
     out.normalised_on_chain |= g.normalised(l.node);
     out.ring_on_chain |= (node_flags_[l.node] & kInRing) != 0;
+    if (g.kind(l.node) == NodeKind::kEntity) out.entities_above.push_back({l.node, l.flow});
   }
+  std::sort(out.entities_above.begin(), out.entities_above.end(),
+            [](const OwnerShare& a, const OwnerShare& b) {
+              return a.share != b.share ? a.share > b.share : a.node < b.node;
+            });
   out.crosses_border = sides == kBothSides;
   for (std::uint16_t code : st.codes)
     out.secrecy_jurisdictions.push_back(g.jurisdiction_name(code));

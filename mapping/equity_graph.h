@@ -303,6 +303,11 @@ struct Penetration {
   bool crosses_border = false;
   // The target or a node on its structure had holders over 100%, normalised.
   bool normalised_on_chain = false;
+  // Every entity above the target (intermediate holding companies and top entities)
+  // with the integrated share of the target it carries (the mass that passed through
+  // it: the Leontief column), at least max(epsilon, opacity_min_share); sorted by
+  // share descending, then node index. The joint model weighs their risk by it.
+  std::vector<OwnerShare> entities_above;
 };
 
 // One ownership chain from the target up to an owner.

@@ -326,20 +326,26 @@ PerformanceResult AssessPerformance(std::span<const PerformanceRecord> records,
   out.days_beyond_terms = rated > 0 ? weighted_days / rated : 0;
   out.days_beyond_terms_score = DaysBeyondTermsScore(out.days_beyond_terms);
   out.sufficient_evidence = out.records >= p.min_records && out.amount_cny >= p.min_amount_cny;
-  if (!out.sufficient_evidence) return out;  // too little evidence: neutral
-  AddReason(out.reasons, "XB_ON_TIME",
-            Printf("cross-border obligations %.1f%% on time by amount (reference %.0f%%)",
-                   out.on_time_rate * 100, p.reference_on_time_rate * 100),
-            p.on_time_weight * (p.reference_on_time_rate - out.on_time_rate));
-  AddReason(out.reasons, "XB_DAYS_BEYOND_TERMS",
-            Printf("paid %.1f days beyond terms on average (score %.0f of 80)",
-                   out.days_beyond_terms, out.days_beyond_terms_score),
-            p.dbt_weight_per_point * (80 - out.days_beyond_terms_score));
-  AddReason(out.reasons, "XB_DEFAULTS", Printf("%.0f cross-border default(s)", out.defaults),
-            p.default_weight * std::min(out.defaults, p.max_counted));
-  AddReason(out.reasons, "XB_DISPUTES", Printf("%.0f disputed obligation(s)", out.disputes),
-            p.dispute_weight * std::min(out.disputes, p.max_counted));
+  out.reasons = PerformanceReasons(out, p);
   return out;
+}
+
+std::vector<Reason> PerformanceReasons(const PerformanceResult& r, const PerformanceParams& p) {
+  std::vector<Reason> reasons;
+  if (!r.sufficient_evidence) return reasons;  // too little evidence: neutral
+  AddReason(reasons, "XB_ON_TIME",
+            Printf("cross-border obligations %.1f%% on time by amount (reference %.0f%%)",
+                   r.on_time_rate * 100, p.reference_on_time_rate * 100),
+            p.on_time_weight * (p.reference_on_time_rate - r.on_time_rate));
+  AddReason(reasons, "XB_DAYS_BEYOND_TERMS",
+            Printf("paid %.1f days beyond terms on average (score %.0f of 80)", r.days_beyond_terms,
+                   r.days_beyond_terms_score),
+            p.dbt_weight_per_point * (80 - r.days_beyond_terms_score));
+  AddReason(reasons, "XB_DEFAULTS", Printf("%.0f cross-border default(s)", r.defaults),
+            p.default_weight * std::min(r.defaults, p.max_counted));
+  AddReason(reasons, "XB_DISPUTES", Printf("%.0f disputed obligation(s)", r.disputes),
+            p.dispute_weight * std::min(r.disputes, p.max_counted));
+  return reasons;
 }
 
 JointResult Combine(const NativeAssessment& native, const EquityFactors& equity,

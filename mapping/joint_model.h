@@ -105,9 +105,14 @@ struct PerformanceResult {
   std::vector<Reason> reasons;
 };
 
-// Summarises an entity's records due in the window ending at the end of `period`.
+// Summarises an entity's records due in the window ending at the end of `period`,
+// with its reasons.
 PerformanceResult AssessPerformance(std::span<const PerformanceRecord> records,
                                     std::string_view period, const PerformanceParams& params);
+// The reasons of a summary (empty without sufficient evidence): what AssessPerformance
+// puts in `reasons`, for summaries kept without them.
+std::vector<Reason> PerformanceReasons(const PerformanceResult& result,
+                                       const PerformanceParams& params);
 
 // The days-beyond-terms score for an average number of days late.
 double DaysBeyondTermsScore(double days);

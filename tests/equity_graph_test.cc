@@ -1041,3 +1041,39 @@ TEST(EquityScaleTest, PenetratesEveryNodeOfAHeavyTailedGraph) {
 
 }  // namespace
 }  // namespace cg::mapping
+
+namespace cg::mapping {
+namespace {
+
+// The entities above a target carry their integrated share of it: in the must-hold
+// example A carries a = 0.657 / 0.88 of C and B carries 0.49 + 0.4 a.
+TEST(EquityPenetrationTest, EntitiesAboveCarryTheirIntegratedShare) {
+  EquityGraphBuilder b;
+  const NodeIndex p1 = b.AddNode("person:p1", NodeKind::kNaturalPerson, "HK", false);
+  const NodeIndex p2 = b.AddNode("person:p2", NodeKind::kNaturalPerson, "HK", false);
+  const NodeIndex a = b.AddNode("hkcrn:0000001", NodeKind::kEntity, "HK", false);
+  const NodeIndex bb = b.AddNode("hkcrn:0000002", NodeKind::kEntity, "HK", false);
+  const NodeIndex c = b.AddNode("uscc:c", NodeKind::kEntity, "CN-SZ", false);
+  ASSERT_TRUE(b.AddHolding(p1, a, 0.6).ok());
+  ASSERT_TRUE(b.AddHolding(p2, bb, 0.7).ok());
+  ASSERT_TRUE(b.AddHolding(a, bb, 0.3).ok());
+  ASSERT_TRUE(b.AddHolding(bb, a, 0.4).ok());
+  ASSERT_TRUE(b.AddHolding(a, c, 0.51).ok());
+  ASSERT_TRUE(b.AddHolding(bb, c, 0.49).ok());
+  auto graph = std::move(b).Build();
+  ASSERT_TRUE(graph.ok());
+  auto penetrator = EquityPenetrator::Create(*graph, {});
+  ASSERT_TRUE(penetrator.ok());
+  auto p = penetrator->Penetrate(c);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->entities_above.size(), 2u);
+  const double share_a = 0.657 / 0.88;
+  const double share_b = 0.49 + 0.4 * share_a;
+  EXPECT_EQ(p->entities_above[0].node, bb);
+  EXPECT_NEAR(p->entities_above[0].share, share_b, 1e-8);
+  EXPECT_EQ(p->entities_above[1].node, a);
+  EXPECT_NEAR(p->entities_above[1].share, share_a, 1e-8);
+}
+
+}  // namespace
+}  // namespace cg::mapping

@@ -1,0 +1,443 @@
+#include "gateway/batch_evaluation.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "crypto/digest.h"
+#include "mapping/calendar.h"
+#include "mapping/evaluation.h"
+#include "mapping/identifier.h"
+#include "proto/attestation.pb.h"
+
+namespace cg::gateway {
+namespace {
+
+using mapping::NodeIndex;
+
+// Interns ids to dense indexes with one arena and an open-addressing table: about
+// 40 bytes per id at 7 million ids, where a std::unordered_map<std::string> takes
+// several times that.
+class IdInterner {
+ public:
+  uint32_t Intern(std::string_view id) {
+    if ((size() + 1) * 2 > slots_.size()) Grow();
+    size_t slot = Hash(id) & (slots_.size() - 1);
+    while (slots_[slot] != kEmpty) {
+      if (Get(slots_[slot]) == id) return slots_[slot];
+      slot = (slot + 1) & (slots_.size() - 1);
+    }
+    const auto index = static_cast<uint32_t>(size());
+    arena_.append(id);
+    offsets_.push_back(arena_.size());
+    slots_[slot] = index;
+    return index;
+  }
+  std::optional<uint32_t> Find(std::string_view id) const {
+    if (slots_.empty()) return std::nullopt;
+    size_t slot = Hash(id) & (slots_.size() - 1);
+    while (slots_[slot] != kEmpty) {
+      if (Get(slots_[slot]) == id) return slots_[slot];
+      slot = (slot + 1) & (slots_.size() - 1);
+    }
+    return std::nullopt;
+  }
+  std::string_view Get(uint32_t i) const {
+    return std::string_view(arena_).substr(offsets_[i], offsets_[i + 1] - offsets_[i]);
+  }
+  size_t size() const { return offsets_.size() - 1; }
+
+ private:
+  static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+  static uint64_t Hash(std::string_view s) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a, then a final mix
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+  }
+  void Grow() {
+    std::vector<uint32_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(1024, old.size() * 2), kEmpty);
+    for (uint32_t index : old) {
+      if (index == kEmpty) continue;
+      size_t slot = Hash(Get(index)) & (slots_.size() - 1);
+      while (slots_[slot] != kEmpty) slot = (slot + 1) & (slots_.size() - 1);
+      slots_[slot] = index;
+    }
+  }
+  std::string arena_;
+  std::vector<uint64_t> offsets_{0};
+  std::vector<uint32_t> slots_;
+};
+
+// What the batch keeps of each graded entity.
+struct GradedEntity {
+  uint8_t grade = 0;  // index into kGrades
+  bool serious_dishonesty = false;
+  bool abnormal_operation = false;
+  bool shell_risk = false;
+};
+constexpr std::string_view kGrades[] = {"A+", "A", "B", "C", "D", "E"};
+
+// A performance summary without its reason texts (made again when needed).
+struct CompactPerformance {
+  uint32_t records = 0;
+  uint32_t defaults = 0;
+  uint32_t disputes = 0;
+  bool sufficient = false;
+  double amount_cny = 0;
+  double on_time_rate = 0;
+  double days_beyond_terms = 0;
+};
+
+mapping::PerformanceResult Expand(const CompactPerformance& c,
+                                  const mapping::PerformanceParams& p) {
+  mapping::PerformanceResult r;
+  r.window_months = static_cast<uint32_t>(p.window_months);
+  r.records = c.records;
+  r.amount_cny = c.amount_cny;
+  r.on_time_rate = c.on_time_rate;
+  r.days_beyond_terms = c.days_beyond_terms;
+  r.days_beyond_terms_score = mapping::DaysBeyondTermsScore(c.days_beyond_terms);
+  r.defaults = c.defaults;
+  r.disputes = c.disputes;
+  r.sufficient_evidence = c.sufficient;
+  r.reasons = mapping::PerformanceReasons(r, p);
+  return r;
+}
+
+cg::v1::IdScheme SchemeOf(std::string_view id) {
+  if (id.starts_with("uscc:")) return cg::v1::ID_SCHEME_USCC;
+  if (id.starts_with("hkbrn:")) return cg::v1::ID_SCHEME_HKBRN;
+  if (id.starts_with("hkcrn:")) return cg::v1::ID_SCHEME_HKCRN;
+  if (id.starts_with("lei:")) return cg::v1::ID_SCHEME_LEI;
+  return cg::v1::ID_SCHEME_UNSPECIFIED;
+}
+
+// The jurisdiction of an entity known only by its id.
+std::string_view JurisdictionOfId(std::string_view id) {
+  if (id.starts_with("uscc:")) return "CN";
+  if (id.starts_with("hkbrn:") || id.starts_with("hkcrn:")) return "HK";
+  return "";
+}
+
+class Stopwatch {
+ public:
+  double Lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
+  if (!mapping::IsPeriod(o.period)) {
+    return InvalidArgumentError("period must be YYYY-MM, got '" + o.period.substr(0, 16) + "'");
+  }
+  if (o.scales.empty()) return InvalidArgumentError("no scales to grade on");
+  CG_RETURN_IF_ERROR(mapping::ValidateParams(o.model));
+  auto progress = [&](std::string_view stage, uint64_t done, uint64_t total) {
+    if (o.progress) o.progress(stage, done, total);
+  };
+  BatchSummary summary;
+  Stopwatch watch;
+
+  // 1. The period's grades: graded entities are nodes 0 .. graded-1.
+  IdInterner ids;
+  std::vector<GradedEntity> graded;
+  std::string names;  // graded entities' names, back to back
+  std::vector<uint64_t> name_offsets{0};
+  CG_RETURN_IF_ERROR(store.ScanSzGrades(o.period, [&](const mapping::SzGradeRecord& r) {
+    if (ids.Find(r.entity_id)) return OkStatus();
+    ids.Intern(r.entity_id);
+    GradedEntity g;
+    g.grade = static_cast<uint8_t>(std::find(std::begin(kGrades), std::end(kGrades), r.grade) -
+                                   std::begin(kGrades));
+    g.serious_dishonesty = r.serious_dishonesty;
+    g.abnormal_operation = r.abnormal_operation;
+    g.shell_risk = r.shell_risk;
+    graded.push_back(g);
+    names += r.name;
+    name_offsets.push_back(names.size());
+    if (graded.size() % 65536 == 0) progress("grades", graded.size(), 0);
+    return OkStatus();
+  }));
+  if (graded.empty()) {
+    return FailedPreconditionError("the store holds no sz-grades for " + o.period +
+                                   ": load them first (credit-gateway load sz-grades FILE)");
+  }
+  summary.stage_seconds["grades"] = watch.Lap();
+
+  // 2. Ownership of both sides, as of the period's end.
+  struct Edge {
+    uint32_t holder, owned;
+    double share, voting;
+  };
+  std::vector<Edge> edges;
+  std::vector<std::string> holder_jurisdiction;  // by node, for nodes seen as holders
+  std::vector<uint8_t> is_person;
+  // Dates compare as text: every day of the period sorts at or before "YYYY-MM-31".
+  const std::string as_of_max = o.period + "-31";
+  CG_RETURN_IF_ERROR(store.ScanOwnership(as_of_max, [&](const mapping::OwnershipRecord& r) {
+    const uint32_t holder = ids.Intern(r.holder_id);
+    const uint32_t owned = ids.Intern(r.owned_id);
+    if (holder_jurisdiction.size() < ids.size()) {
+      holder_jurisdiction.resize(ids.size());
+      is_person.resize(ids.size(), 0);
+    }
+    if (holder_jurisdiction[holder].empty()) holder_jurisdiction[holder] = r.holder_jurisdiction;
+    is_person[holder] = r.holder_is_person;
+    edges.push_back({holder, owned, r.share, r.voting});
+    if (edges.size() % 262144 == 0) progress("ownership", edges.size(), 0);
+    return OkStatus();
+  }));
+  holder_jurisdiction.resize(ids.size());
+  is_person.resize(ids.size(), 0);
+  summary.stage_seconds["ownership"] = watch.Lap();
+
+  // 3. The equity graph. Real feeds carry mistakes: holders over 100% are scaled down
+  // and flagged rather than stopping the whole month's evaluation.
+  mapping::EquityGraphBuilder builder(mapping::OverSubscribedHolders::kNormalise);
+  for (uint32_t i = 0; i < ids.size(); ++i) {
+    const bool person = is_person[i] != 0;
+    std::string_view jurisdiction = i < graded.size() ? std::string_view("CN-SZ")
+                                    : !holder_jurisdiction[i].empty()
+                                        ? holder_jurisdiction[i]
+                                        : JurisdictionOfId(ids.Get(i));
+    builder.AddNode(ids.Get(i),
+                    person ? mapping::NodeKind::kNaturalPerson : mapping::NodeKind::kEntity,
+                    jurisdiction, i < graded.size() && graded[i].shell_risk);
+  }
+  for (const Edge& e : edges) {
+    Status added = builder.AddHolding(e.holder, e.owned, e.share, e.voting);
+    if (!added.ok()) {
+      return added.WithContext("holding of " + std::string(ids.Get(e.owned)) + " by " +
+                               std::string(ids.Get(e.holder)));
+    }
+  }
+  std::vector<Edge>().swap(edges);
+  std::vector<std::string>().swap(holder_jurisdiction);
+  CG_ASSIGN_OR_RETURN(mapping::EquityGraph graph, std::move(builder).Build());
+  CG_ASSIGN_OR_RETURN(mapping::EquityPenetrator penetrator,
+                      mapping::EquityPenetrator::Create(graph, o.penetration));
+  summary.graph_nodes = graph.size();
+  summary.graph_edges = graph.edge_count();
+  summary.stage_seconds["graph"] = watch.Lap();
+
+  // 4. Cross-border performance, summarised per graded entity as the rows stream by
+  // (grouped by subject), with a digest of the records for the evidence digest.
+  std::vector<CompactPerformance> performance(graded.size());
+  std::vector<std::array<char, 32>> performance_digest(graded.size());
+  {
+    std::vector<mapping::PerformanceRecord> group;
+    std::string current;
+    auto flush = [&]() {
+      if (group.empty()) return;
+      auto node = ids.Find(current);
+      if (node && *node < graded.size()) {
+        const auto r = mapping::AssessPerformance(group, o.period, o.model.performance);
+        performance[*node] = {static_cast<uint32_t>(r.records),
+                              r.defaults,
+                              r.disputes,
+                              r.sufficient_evidence,
+                              r.amount_cny,
+                              r.on_time_rate,
+                              r.days_beyond_terms};
+        crypto::Sha256Hasher hasher;
+        for (const auto& p : group) {
+          char line[256];
+          const int n =
+              std::snprintf(line, sizeof line, "performance|%s|%s|%s|%.17g|%s|%d\n",
+                            p.record_id.c_str(), p.due_date.c_str(), p.settled_date.c_str(),
+                            p.amount, p.currency.c_str(), static_cast<int>(p.status));
+          hasher.Update(std::string_view(line, static_cast<size_t>(std::max(0, n))));
+        }
+        const std::string digest = hasher.Finish();
+        std::copy(digest.begin(), digest.end(), performance_digest[*node].begin());
+      }
+      group.clear();
+    };
+    CG_RETURN_IF_ERROR(store.ScanPerformance([&](const mapping::PerformanceRecord& r) {
+      if (r.subject_id != current) {
+        flush();
+        current = r.subject_id;
+      }
+      group.push_back(r);
+      if (++summary.performance_records % 1048576 == 0) {
+        progress("performance", summary.performance_records, 0);
+      }
+      return OkStatus();
+    }));
+    flush();
+  }
+  summary.stage_seconds["performance"] = watch.Lap();
+
+  // 5. Native PD of every node (the parents' risk needs it), then the joint model.
+  std::vector<double> native_pd(graph.size(), o.model.unknown_native_pd);
+  for (size_t i = 0; i < graded.size(); ++i) {
+    mapping::SzGradeRecord r;
+    r.grade = std::string(kGrades[std::min<size_t>(graded[i].grade, 5)]);
+    r.serious_dishonesty = graded[i].serious_dishonesty;
+    r.abnormal_operation = graded[i].abnormal_operation;
+    r.shell_risk = graded[i].shell_risk;
+    native_pd[i] = mapping::AssessShenzhen(r, o.model).pd;
+  }
+  const std::string parameter_digest = crypto::Sha256(mapping::CanonicalParams(o.model));
+  const mapping::Scale& home = o.scales.front();
+
+  auto evaluate_one = [&](uint32_t node, mapping::PenetrationScratch& scratch,
+                          StoredEvaluation& out) -> Status {
+    const GradedEntity& g = graded[node];
+    mapping::SzGradeRecord record;
+    record.grade = std::string(kGrades[std::min<size_t>(g.grade, 5)]);
+    record.serious_dishonesty = g.serious_dishonesty;
+    record.abnormal_operation = g.abnormal_operation;
+    record.shell_risk = g.shell_risk;
+    const mapping::NativeAssessment native = mapping::AssessShenzhen(record, o.model);
+    CG_ASSIGN_OR_RETURN(mapping::Penetration p, penetrator.Penetrate(node, scratch));
+    mapping::EquityFactors equity;
+    for (const auto& above : p.entities_above) {
+      equity.parents.push_back(
+          {std::string(graph.id(above.node)), above.share, native_pd[above.node]});
+    }
+    equity.layers_to_beneficial_owner = p.layers_to_beneficial_owner;
+    for (auto j : p.secrecy_jurisdictions) equity.secrecy_jurisdictions.emplace_back(j);
+    equity.ring_on_chain = p.ring_on_chain;
+    equity.no_identifiable_beneficial_owner = p.no_identifiable_beneficial_owner;
+    equity.shell_on_chain = p.shell_on_chain;
+    equity.unknown_share = p.unknown_share;
+    equity.crosses_border = p.crosses_border;
+    const mapping::PerformanceResult perf = Expand(performance[node], o.model.performance);
+    const mapping::JointResult joint = mapping::Combine(native, equity, perf, o.model);
+
+    cg::v1::Evaluation e;
+    const std::string_view id = ids.Get(node);
+    auto* subject = e.mutable_subject();
+    subject->set_id(std::string(id));
+    subject->set_scheme(SchemeOf(id));
+    subject->set_name(
+        names.substr(name_offsets[node], name_offsets[node + 1] - name_offsets[node]));
+    subject->set_jurisdiction("CN-SZ");
+    e.set_period(o.period);
+    e.set_model_version(std::string(mapping::kJointModelVersion));
+    e.set_parameter_digest(parameter_digest);
+    e.mutable_native_grade()->set_scale(native.scale);
+    e.mutable_native_grade()->set_grade(native.grade);
+    e.set_joint_pd(joint.joint_pd);
+    e.set_joint_score(joint.score);
+    e.mutable_joint_grade()->set_scale(home.name());
+    e.mutable_joint_grade()->set_grade(home.GradeForPd(joint.joint_pd));
+    for (size_t s = 1; s < o.scales.size(); ++s) {
+      auto* other = e.add_other_grades();
+      other->set_scale(o.scales[s].name());
+      other->set_grade(o.scales[s].GradeForPd(joint.joint_pd));
+    }
+    for (const auto& r : joint.top_reasons) {
+      auto* reason = e.add_reasons();
+      reason->set_code(r.code);
+      reason->set_description(r.description);
+      reason->set_contribution(r.contribution);
+    }
+    auto* eq = e.mutable_equity();
+    for (const auto& bo : p.beneficial_owners) {
+      auto* owner = eq->add_beneficial_owners();
+      owner->set_holder_id(std::string(graph.id(bo.node)));
+      owner->set_integrated_share(bo.share);
+      owner->set_controller(p.controller && *p.controller == bo.node);
+    }
+    if (p.controller) eq->set_ultimate_controller(std::string(graph.id(*p.controller)));
+    eq->set_layers_to_beneficial_owner(p.layers_to_beneficial_owner);
+    for (const auto& j : equity.secrecy_jurisdictions) eq->add_secrecy_jurisdictions(j);
+    eq->set_ring_detected(p.ring_on_chain);
+    eq->set_no_identifiable_beneficial_owner(p.no_identifiable_beneficial_owner);
+    eq->set_unknown_share(p.unknown_share);
+    eq->set_crosses_border(p.crosses_border);
+    auto* pf = e.mutable_performance();
+    pf->set_window_months(perf.window_months);
+    pf->set_records(perf.records);
+    pf->set_on_time_rate(perf.on_time_rate);
+    pf->set_days_beyond_terms_score(perf.days_beyond_terms_score);
+    pf->set_defaults(perf.defaults);
+    pf->set_disputes(perf.disputes);
+    pf->set_sufficient_evidence(perf.sufficient_evidence);
+    // Evidence: the grade row, the direct holdings and the performance records used.
+    crypto::Sha256Hasher evidence;
+    char line[160];
+    int n = std::snprintf(line, sizeof line, "sz-grade|%.*s|%s|%s|%d%d%d\n",
+                          static_cast<int>(id.size()), id.data(), o.period.c_str(),
+                          record.grade.c_str(), g.serious_dishonesty, g.abnormal_operation,
+                          g.shell_risk);
+    evidence.Update(std::string_view(line, static_cast<size_t>(std::max(0, n))));
+    for (const auto& h : graph.holders_of(node)) {
+      const std::string_view holder = graph.id(h.node);
+      n = std::snprintf(line, sizeof line, "holding|%.*s|%u|%u\n", static_cast<int>(holder.size()),
+                        holder.data(), h.share_ppb, h.voting_ppb);
+      evidence.Update(std::string_view(line, static_cast<size_t>(std::max(0, n))));
+    }
+    evidence.Update(std::string_view(performance_digest[node].data(), 32));
+    e.set_evidence_digest(evidence.Finish());
+
+    out.entity_id = std::string(id);
+    out.period = o.period;
+    out.joint_pd = joint.joint_pd;
+    out.score = joint.score;
+    out.grade = e.joint_grade().grade();
+    out.evaluation = e.SerializeAsString();
+    return OkStatus();
+  };
+
+  CG_ASSIGN_OR_RETURN(auto load, store.BeginEvaluations(o.period));
+  const unsigned threads = std::max(1u, o.threads);
+  constexpr uint32_t kBlock = 32768;
+  std::vector<StoredEvaluation> block(kBlock);
+  std::vector<mapping::PenetrationScratch> scratches(threads);
+  double store_seconds = 0;
+  for (uint32_t begin = 0; begin < graded.size(); begin += kBlock) {
+    const uint32_t end = std::min<uint32_t>(begin + kBlock, static_cast<uint32_t>(graded.size()));
+    std::vector<Status> results(threads);
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (uint32_t node = begin + t; node < end; node += threads) {
+          Status s = evaluate_one(node, scratches[t], block[node - begin]);
+          if (!s.ok()) {
+            results[t] = s.WithContext(std::string(ids.Get(node)));
+            return;
+          }
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    for (const Status& s : results) CG_RETURN_IF_ERROR(s);
+    Stopwatch write;
+    for (uint32_t node = begin; node < end; ++node) {
+      CG_RETURN_IF_ERROR(load->Put(block[node - begin]));
+      ++summary.distribution[block[node - begin].grade];
+    }
+    store_seconds += write.Lap();
+    summary.evaluated = end;
+    progress("evaluate", end, graded.size());
+  }
+  Stopwatch commit;
+  CG_RETURN_IF_ERROR(load->Commit());
+  store_seconds += commit.Lap();
+  summary.stage_seconds["evaluate"] = watch.Lap() - store_seconds;
+  summary.stage_seconds["store"] = store_seconds;
+
+  CG_ASSIGN_OR_RETURN(summary.previous_period, store.PreviousEvaluatedPeriod(o.period));
+  if (!summary.previous_period.empty()) {
+    CG_ASSIGN_OR_RETURN(summary.transitions,
+                        store.CompareGrades(o.period, summary.previous_period));
+  }
+  return summary;
+}
+
+}  // namespace cg::gateway
