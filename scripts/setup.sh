@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libgmock-dev googletest      # tests
   libbenchmark-dev                          # benchmarks
   curl                                      # README examples, integration tests
+  time                                      # bench/scale_run.sh measures peak memory
 )
 
 missing=()
