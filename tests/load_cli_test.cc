@@ -1,0 +1,141 @@
+// `credit-gateway load` and `evaluate` as an operator runs them: real processes on a
+// real SQLite store, including a load killed with SIGKILL part way through.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+
+#include "tests/test_process.h"
+
+namespace cg::test {
+namespace {
+
+class LoadCliTest : public ::testing::Test {
+ protected:
+  ProcessResult Cli(std::vector<std::string> args,
+                    std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    args.insert(args.begin(), CG_BINARY);
+    ProcessOptions options;
+    options.timeout = timeout;
+    return RunProcess(args, options);
+  }
+  std::string Store() const { return "sqlite:" + dir_.File("node.db"); }
+
+  int64_t Count(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(dir_.File("node.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+  }
+  std::string IntegrityCheck() {
+    sqlite3* db = nullptr;
+    sqlite3_open(dir_.File("node.db").c_str(), &db);
+    sqlite3_stmt* stmt = nullptr;
+    std::string result;
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return result;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(LoadCliTest, LoadReloadEvaluateExplain) {
+  ASSERT_EQ(
+      Cli({"synth", "--entities", "5000", "--seed", "3", "--out", dir_.File("feeds")}).exit_code,
+      0);
+  ASSERT_EQ(Cli({"key", "pseudonym", "--out", dir_.File("pseudonym.key")}).exit_code, 0);
+  for (const char* feed : {"sz-grades", "ownership", "performance"}) {
+    const std::string file = dir_.File("feeds/" + std::string(feed) + ".csv");
+    auto first = Cli(
+        {"load", feed, file, "--store", Store(), "--pseudonym-key", dir_.File("pseudonym.key")});
+    ASSERT_EQ(first.exit_code, 0) << first.Describe();
+    EXPECT_NE(first.stdout_text.find(" 0 unchanged, 0 rejected"), std::string::npos)
+        << first.stdout_text;
+    auto again = Cli(
+        {"load", feed, file, "--store", Store(), "--pseudonym-key", dir_.File("pseudonym.key")});
+    ASSERT_EQ(again.exit_code, 0) << again.Describe();
+    EXPECT_NE(again.stdout_text.find(" 0 stored (new or changed)"), std::string::npos)
+        << "reloading the same file must change nothing: " << again.stdout_text;
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM ownership WHERE holder_id GLOB 'person:*' AND "
+                  "holder_id NOT GLOB 'person:ps1-*'"),
+            0)
+      << "a raw natural-person id reached the store";
+  auto evaluate = Cli({"evaluate", "--period", "2026-10", "--store", Store()});
+  ASSERT_EQ(evaluate.exit_code, 0) << evaluate.Describe();
+  EXPECT_NE(evaluate.stdout_text.find("grade distribution (sz-six-level)"), std::string::npos);
+  const std::string subject = [&] {
+    std::ifstream in(dir_.File("feeds/sz-grades.csv"));
+    std::string line;
+    std::getline(in, line);
+    std::getline(in, line);
+    return line.substr(0, line.find(','));
+  }();
+  auto explain = Cli({"explain", subject, "--store", Store()});
+  ASSERT_EQ(explain.exit_code, 0) << explain.Describe();
+  EXPECT_NE(explain.stdout_text.find(subject), std::string::npos);
+  EXPECT_NE(explain.stdout_text.find("reasons"), std::string::npos);
+}
+
+TEST_F(LoadCliTest, RejectsGoToTheReportAndGoodRowsAreStored) {
+  const std::string file = dir_.WriteFile(
+      "g.csv",
+      "entity_id,name,period,grade,industry,business_changes,registration_licensing,penalties,"
+      "complaints,commendations\n"
+      "uscc:91440300MA5G2U7B88,Good,2026-10,A,C39,1,2,3,4,5\n"
+      "uscc:91440300MA5G2U7B89,Bad check,2026-10,A,C39,1,2,3,4,5\n");
+  auto r = Cli({"load", "sz-grades", file, "--store", Store()});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.stdout_text.find("1 rejected"), std::string::npos);
+  const std::string report = ReadWholeFile(file + ".rejects.csv");
+  EXPECT_NE(report.find("3,entity_id,"), std::string::npos) << report;
+  EXPECT_EQ(Count("SELECT count(*) FROM sz_grades"), 1);
+  auto header =
+      Cli({"load", "sz-grades", dir_.WriteFile("h.csv", "entity_id,colour\n"), "--store", Store()});
+  EXPECT_EQ(header.exit_code, 2);
+  EXPECT_NE(header.stderr_text.find("unknown column 'colour'"), std::string::npos);
+  EXPECT_EQ(Count("SELECT count(*) FROM sz_grades"), 1);
+}
+
+// A load killed at any point leaves the store exactly as it was before the load.
+TEST_F(LoadCliTest, KilledLoadLeavesTheStoreAsItWas) {
+  ASSERT_EQ(
+      Cli({"synth", "--entities", "400000", "--seed", "9", "--out", dir_.File("feeds")}).exit_code,
+      0);
+  const std::string grades = dir_.File("feeds/sz-grades.csv");
+  ASSERT_EQ(Cli({"load", "sz-grades", grades, "--store", Store()}).exit_code, 0);
+  const int64_t graded = Count("SELECT count(*) FROM sz_grades");
+  const int64_t before = Count("SELECT total(business_changes) FROM sz_grades");
+  ASSERT_GT(graded, 300000);
+  for (int seconds : {1, 2, 3}) {
+    auto killed =
+        Cli({"load", "performance", dir_.File("feeds/performance.csv"), "--store", Store()},
+            std::chrono::seconds(seconds));
+    ASSERT_TRUE(killed.timed_out) << "the load finished before it could be killed; "
+                                  << killed.Describe();
+    EXPECT_EQ(IntegrityCheck(), "ok");
+    EXPECT_EQ(Count("SELECT count(*) FROM performance"), 0) << "killed after " << seconds << " s";
+    EXPECT_EQ(Count("SELECT count(*) FROM feed_loads WHERE feed = 'performance'"), 0);
+    EXPECT_EQ(Count("SELECT count(*) FROM sz_grades"), graded);
+    EXPECT_EQ(Count("SELECT total(business_changes) FROM sz_grades"), before);
+  }
+  auto full = Cli({"load", "performance", dir_.File("feeds/performance.csv"), "--store", Store()});
+  ASSERT_EQ(full.exit_code, 0) << full.Describe();
+  EXPECT_GT(Count("SELECT count(*) FROM performance"), 1000000);
+}
+
+}  // namespace
+}  // namespace cg::test
