@@ -1,6 +1,7 @@
 #include "gateway/batch_evaluation.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -252,13 +253,20 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
                               r.on_time_rate,
                               r.days_beyond_terms};
         crypto::Sha256Hasher hasher;
+        std::string line;
         for (const auto& p : group) {
-          char line[256];
-          const int n =
-              std::snprintf(line, sizeof line, "performance|%s|%s|%s|%.17g|%s|%d\n",
-                            p.record_id.c_str(), p.due_date.c_str(), p.settled_date.c_str(),
-                            p.amount, p.currency.c_str(), static_cast<int>(p.status));
-          hasher.Update(std::string_view(line, static_cast<size_t>(std::max(0, n))));
+          // "performance|record_id|due|settled|amount|currency|status\n", the amount in
+          // the shortest form that reads back exactly.
+          char amount[32];
+          char* amount_end = std::to_chars(amount, amount + sizeof amount, p.amount).ptr;
+          line.assign("performance|").append(p.record_id).append("|").append(p.due_date);
+          line.append("|")
+              .append(p.settled_date)
+              .append("|")
+              .append(amount, static_cast<size_t>(amount_end - amount));
+          line.append("|").append(p.currency).append("|");
+          line.append(std::to_string(static_cast<int>(p.status))).append("\n");
+          hasher.Update(line);
         }
         const std::string digest = hasher.Finish();
         std::copy(digest.begin(), digest.end(), performance_digest[*node].begin());
@@ -376,12 +384,16 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
                           record.grade.c_str(), g.serious_dishonesty, g.abnormal_operation,
                           g.shell_risk);
     evidence.Update(std::string_view(line, static_cast<size_t>(std::max(0, n))));
+    // Holdings in holder id order (specs/joint-model.md §7), not graph order.
+    std::vector<std::string> holdings;
     for (const auto& h : graph.holders_of(node)) {
       const std::string_view holder = graph.id(h.node);
       n = std::snprintf(line, sizeof line, "holding|%.*s|%u|%u\n", static_cast<int>(holder.size()),
                         holder.data(), h.share_ppb, h.voting_ppb);
-      evidence.Update(std::string_view(line, static_cast<size_t>(std::max(0, n))));
+      holdings.emplace_back(line, static_cast<size_t>(std::max(0, n)));
     }
+    std::sort(holdings.begin(), holdings.end());
+    for (const auto& holding : holdings) evidence.Update(holding);
     evidence.Update(std::string_view(performance_digest[node].data(), 32));
     e.set_evidence_digest(evidence.Finish());
 
