@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "crypto/digest.h"
+#include "crypto/encoding.h"
 #include "mapping/calendar.h"
 #include "mapping/evaluation.h"
 #include "mapping/identifier.h"
@@ -151,29 +152,52 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   BatchSummary summary;
   Stopwatch watch;
 
-  // 1. The period's grades: graded entities are nodes 0 .. graded-1.
+  // 1. The entities the node evaluates are nodes 0 .. graded-1: the period's
+  // Shenzhen grades, or the Hong Kong bureau files.
+  const bool shenzhen = o.side == HomeSide::kShenzhen;
   IdInterner ids;
   std::vector<GradedEntity> graded;
   std::string names;  // graded entities' names, back to back
   std::vector<uint64_t> name_offsets{0};
-  CG_RETURN_IF_ERROR(store.ScanSzGrades(o.period, [&](const mapping::SzGradeRecord& r) {
-    if (ids.Find(r.entity_id)) return OkStatus();
-    ids.Intern(r.entity_id);
-    GradedEntity g;
-    g.grade = static_cast<uint8_t>(std::find(std::begin(kGrades), std::end(kGrades), r.grade) -
-                                   std::begin(kGrades));
-    g.serious_dishonesty = r.serious_dishonesty;
-    g.abnormal_operation = r.abnormal_operation;
-    g.shell_risk = r.shell_risk;
+  std::vector<mapping::NativeAssessment> hk_native;  // Hong Kong: by node
+  std::vector<std::string> hk_evidence;              // Hong Kong: first evidence line
+  auto add_graded = [&](const std::string& id, const std::string& name, GradedEntity g) {
+    ids.Intern(id);
     graded.push_back(g);
-    names += r.name;
+    names += name;
     name_offsets.push_back(names.size());
     if (graded.size() % 65536 == 0) progress("grades", graded.size(), 0);
-    return OkStatus();
-  }));
+  };
+  if (shenzhen) {
+    CG_RETURN_IF_ERROR(store.ScanSzGrades(o.period, [&](const mapping::SzGradeRecord& r) {
+      if (ids.Find(r.entity_id)) return OkStatus();
+      GradedEntity g;
+      g.grade = static_cast<uint8_t>(std::find(std::begin(kGrades), std::end(kGrades), r.grade) -
+                                     std::begin(kGrades));
+      g.serious_dishonesty = r.serious_dishonesty;
+      g.abnormal_operation = r.abnormal_operation;
+      g.shell_risk = r.shell_risk;
+      add_graded(r.entity_id, r.name, g);
+      return OkStatus();
+    }));
+  } else {
+    CG_RETURN_IF_ERROR(store.ScanHkBureau([&](const mapping::HkBureauRecord& r) {
+      if (ids.Find(r.entity_id)) return OkStatus();
+      add_graded(r.entity_id, r.name, GradedEntity{});
+      hk_native.push_back(
+          mapping::AssessHongKong(r, mapping::DaysFromDate(r.as_of), o.model));
+      hk_evidence.push_back("hk-bureau|" + r.entity_id + "|" + r.as_of + "|" +
+                            crypto::HexEncode(crypto::Sha256(mapping::SerializeHkBureau(r))) +
+                            "\n");
+      return OkStatus();
+    }));
+  }
   if (graded.empty()) {
-    return FailedPreconditionError("the store holds no sz-grades for " + o.period +
-                                   ": load them first (credit-gateway load sz-grades FILE)");
+    return FailedPreconditionError(
+        shenzhen ? "the store holds no sz-grades for " + o.period +
+                       ": load them first (credit-gateway load sz-grades FILE)"
+                 : std::string("the store holds no hk-bureau records: load them first "
+                               "(credit-gateway load hk-bureau FILE)"));
   }
   summary.stage_seconds["grades"] = watch.Lap();
 
@@ -209,7 +233,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   mapping::EquityGraphBuilder builder(mapping::OverSubscribedHolders::kNormalise);
   for (uint32_t i = 0; i < ids.size(); ++i) {
     const bool person = is_person[i] != 0;
-    std::string_view jurisdiction = i < graded.size() ? std::string_view("CN-SZ")
+    std::string_view jurisdiction = i < graded.size() ? std::string_view(shenzhen ? "CN-SZ" : "HK")
                                     : !holder_jurisdiction[i].empty()
                                         ? holder_jurisdiction[i]
                                         : JurisdictionOfId(ids.Get(i));
@@ -296,7 +320,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     r.serious_dishonesty = graded[i].serious_dishonesty;
     r.abnormal_operation = graded[i].abnormal_operation;
     r.shell_risk = graded[i].shell_risk;
-    native_pd[i] = mapping::AssessShenzhen(r, o.model).pd;
+    native_pd[i] = shenzhen ? mapping::AssessShenzhen(r, o.model).pd : hk_native[i].pd;
   }
   const std::string parameter_digest = crypto::Sha256(mapping::CanonicalParams(o.model));
   const mapping::Scale& home = o.scales.front();
@@ -309,7 +333,12 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     record.serious_dishonesty = g.serious_dishonesty;
     record.abnormal_operation = g.abnormal_operation;
     record.shell_risk = g.shell_risk;
-    const mapping::NativeAssessment native = mapping::AssessShenzhen(record, o.model);
+    mapping::NativeAssessment native =
+        shenzhen ? mapping::AssessShenzhen(record, o.model) : hk_native[node];
+    if (!shenzhen) {
+      native.scale = home.name();
+      native.grade = home.GradeForPd(native.pd);
+    }
     CG_ASSIGN_OR_RETURN(mapping::Penetration p, penetrator.Penetrate(node, scratch));
     mapping::EquityFactors equity;
     for (const auto& above : p.entities_above) {
@@ -333,7 +362,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     subject->set_scheme(SchemeOf(id));
     subject->set_name(
         names.substr(name_offsets[node], name_offsets[node + 1] - name_offsets[node]));
-    subject->set_jurisdiction("CN-SZ");
+    subject->set_jurisdiction(shenzhen ? "CN-SZ" : "HK");
     e.set_period(o.period);
     e.set_model_version(std::string(mapping::kJointModelVersion));
     e.set_parameter_digest(parameter_digest);
@@ -379,11 +408,16 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     // Evidence: the grade row, the direct holdings and the performance records used.
     crypto::Sha256Hasher evidence;
     char line[160];
-    int n = std::snprintf(line, sizeof line, "sz-grade|%.*s|%s|%s|%d%d%d\n",
-                          static_cast<int>(id.size()), id.data(), o.period.c_str(),
-                          record.grade.c_str(), g.serious_dishonesty, g.abnormal_operation,
-                          g.shell_risk);
-    evidence.Update(std::string_view(line, static_cast<size_t>(std::max(0, n))));
+    int n = 0;
+    if (shenzhen) {
+      n = std::snprintf(line, sizeof line, "sz-grade|%.*s|%s|%s|%d%d%d\n",
+                        static_cast<int>(id.size()), id.data(), o.period.c_str(),
+                        record.grade.c_str(), g.serious_dishonesty, g.abnormal_operation,
+                        g.shell_risk);
+      evidence.Update(std::string_view(line, static_cast<size_t>(std::max(0, n))));
+    } else {
+      evidence.Update(hk_evidence[node]);
+    }
     // Holdings in holder id order (specs/joint-model.md §7), not graph order.
     std::vector<std::string> holdings;
     for (const auto& h : graph.holders_of(node)) {

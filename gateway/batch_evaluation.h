@@ -20,9 +20,15 @@
 
 namespace cg::gateway {
 
+// Whose entities the node evaluates: Shenzhen's from sz-grades, or Hong Kong's from
+// hk-bureau files.
+enum class HomeSide { kShenzhen, kHongKong };
+
 struct BatchOptions {
   std::string period;  // YYYY-MM
-  // Scales graded on; the first is the node's home scale (the joint grade).
+  HomeSide side = HomeSide::kShenzhen;
+  // Scales graded on; the first is the node's home scale (the joint grade). For a
+  // Hong Kong node put the Hong Kong scale first.
   std::vector<mapping::Scale> scales = {mapping::ShenzhenSixLevelScale(),
                                         mapping::HongKongBureauScale()};
   mapping::JointModelParams model;

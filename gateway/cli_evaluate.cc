@@ -12,6 +12,7 @@ namespace {
 
 struct EvaluateOptions {
   std::string period;
+  std::string side = "sz";
   std::string store_url;
   unsigned threads = 2;
 };
@@ -22,6 +23,10 @@ int Evaluate(const EvaluateOptions& o) {
   BatchOptions options;
   options.period = o.period;
   options.threads = o.threads;
+  if (o.side == "hk") {
+    options.side = HomeSide::kHongKong;
+    options.scales = {mapping::HongKongBureauScale(), mapping::ShenzhenSixLevelScale()};
+  }
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   options.progress = [tty](std::string_view stage, uint64_t done, uint64_t total) {
     if (!tty) return;
@@ -147,6 +152,10 @@ void AddEvaluateCommands(CLI::App& app, int& exit_code) {
       "evaluate", "Recompute every entity for a period with the joint model and store the results");
   evaluate->add_option("--period", o->period, "YYYY-MM")->required();
   evaluate->add_option("--store", o->store_url, "Store URL, e.g. sqlite:node.db")->required();
+  evaluate->add_option("--side", o->side,
+                       "Whose entities: sz (sz-grades) or hk (hk-bureau files)")
+      ->check(CLI::IsMember({"sz", "hk"}))
+      ->capture_default_str();
   evaluate->add_option("--threads", o->threads, "Worker threads")->capture_default_str();
   evaluate->callback([o, &exit_code] { exit_code = Evaluate(*o); });
 

@@ -97,6 +97,7 @@ class StoreSink : public mapping::FeedSink {
   Status OnSzGrade(const mapping::SzGradeRecord& r) override { return Count(load_.Put(r)); }
   Status OnOwnership(const mapping::OwnershipRecord& r) override { return Count(load_.Put(r)); }
   Status OnPerformance(const mapping::PerformanceRecord& r) override { return Count(load_.Put(r)); }
+  Status OnHkBureau(const mapping::HkBureauRecord& r) override { return Count(load_.Put(r)); }
   Status OnReject(const mapping::FeedReject& reject) override {
     ++rows_;
     rejects_.Add(reject);

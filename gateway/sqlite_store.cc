@@ -81,6 +81,15 @@ CREATE TABLE evaluations (
 ) WITHOUT ROWID;
 CREATE INDEX evaluations_by_period ON evaluations (period);
 )sql",
+    // 3: Hong Kong bureau files, one per entity (the nested record as binary
+    // cg.v1.HkBureauEntry).
+    R"sql(
+CREATE TABLE hk_bureau (
+  entity_id TEXT PRIMARY KEY NOT NULL,
+  as_of TEXT NOT NULL,
+  record BLOB NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 constexpr int kBusyTimeoutMs = 10000;
@@ -181,7 +190,7 @@ std::string_view TableOf(mapping::FeedKind kind) {
     case mapping::FeedKind::kPerformance:
       return "performance";
     case mapping::FeedKind::kHkBureau:
-      break;
+      return "hk_bureau";
   }
   return {};
 }
@@ -216,6 +225,12 @@ WHERE (holder_is_person, holder_jurisdiction, share, voting)
           excluded.voting)
 )sql";
 
+constexpr const char* kUpsertHkBureau = R"sql(
+INSERT INTO hk_bureau VALUES (?1, ?2, ?3)
+ON CONFLICT (entity_id) DO UPDATE SET as_of = excluded.as_of, record = excluded.record
+WHERE (as_of, record) IS NOT (excluded.as_of, excluded.record)
+)sql";
+
 constexpr const char* kUpsertPerformance = R"sql(
 INSERT INTO performance VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 ON CONFLICT (subject_id, record_id) DO UPDATE SET
@@ -246,9 +261,9 @@ class SqliteFeedLoad : public FeedLoad {
       case mapping::FeedKind::kPerformance:
         return upsert_.Prepare(db_, kUpsertPerformance);
       case mapping::FeedKind::kHkBureau:
-        break;
+        return upsert_.Prepare(db_, kUpsertHkBureau);
     }
-    return Status(StatusCode::kUnimplemented, "the store does not hold hk-bureau records yet");
+    return InternalError("unknown feed");
   }
 
   // Rows are buffered and written a chunk at a time in key order: B-tree inserts in
@@ -260,6 +275,15 @@ class SqliteFeedLoad : public FeedLoad {
   }
   Status Put(const mapping::PerformanceRecord& r) override {
     return Buffer(performance_, r, kPerformance);
+  }
+  Status Put(const mapping::HkBureauRecord& r) override {
+    if (kind_ != mapping::FeedKind::kHkBureau) return WrongFeed();
+    // Few and large: written as they come.
+    upsert_.Text(1, r.entity_id);
+    upsert_.Text(2, r.as_of);
+    const std::string record = mapping::SerializeHkBureau(r);
+    upsert_.Blob(3, record);
+    return Upsert();
   }
 
   StatusOr<LoadCounts> Commit(const Source& source) override {
@@ -522,6 +546,17 @@ class SqliteStore : public Store {
       r.amount = scan.ColumnReal(6);
       r.currency = scan.ColumnText(7);
       r.status = static_cast<mapping::PerformanceStatus>(scan.ColumnInt(8));
+      CG_RETURN_IF_ERROR(visit(r));
+    }
+  }
+
+  Status ScanHkBureau(const RowVisitor<mapping::HkBureauRecord>& visit) override {
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT record FROM hk_bureau"));  // key order
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan hk_bureau"));
+      if (!row) return OkStatus();
+      CG_ASSIGN_OR_RETURN(mapping::HkBureauRecord r, mapping::ParseHkBureau(scan.ColumnBlob(0)));
       CG_RETURN_IF_ERROR(visit(r));
     }
   }

@@ -32,6 +32,7 @@ class FeedLoad {
   virtual Status Put(const mapping::SzGradeRecord& record) = 0;
   virtual Status Put(const mapping::OwnershipRecord& record) = 0;
   virtual Status Put(const mapping::PerformanceRecord& record) = 0;
+  virtual Status Put(const mapping::HkBureauRecord& record) = 0;
   // Records the load (feed, source, counts) and commits durably.
   struct Source {
     std::string name;  // the file name, for the record of loads
@@ -93,6 +94,8 @@ class Store {
                                const RowVisitor<mapping::OwnershipRecord>& visit) = 0;
   // Every performance record, grouped by subject (ordered by subject_id, record_id).
   virtual Status ScanPerformance(const RowVisitor<mapping::PerformanceRecord>& visit) = 0;
+  // Every hk-bureau record (one per entity, the latest loaded), by entity_id.
+  virtual Status ScanHkBureau(const RowVisitor<mapping::HkBureauRecord>& visit) = 0;
 
   // Starts replacing the evaluations of `period`.
   virtual StatusOr<std::unique_ptr<EvaluationLoad>> BeginEvaluations(std::string_view period) = 0;

@@ -209,6 +209,17 @@ void FeedFile::ParseJson(FeedRow* row) {
   }
 }
 
+StatusOr<bool> FeedFile::NextLine(std::string_view* line, uint64_t* line_number) {
+  while (true) {
+    CG_ASSIGN_OR_RETURN(bool has_line, ReadLine());
+    if (!has_line) return false;
+    if (!line_.empty()) break;
+  }
+  *line = line_;
+  *line_number = line_number_;
+  return true;
+}
+
 StatusOr<bool> FeedFile::Next(FeedRow* row) {
   row->fields.assign(columns_.size(), std::string_view());
   row->present.assign(columns_.size(), false);

@@ -53,6 +53,11 @@ class FeedFile {
   // The next row into `row`; false at the end of the file. An I/O error is a Status.
   StatusOr<bool> Next(FeedRow* row);
 
+  // For feeds whose rows are nested JSON (hk-bureau): the next non-blank line as it
+  // is, and its line number; false at the end of the file. The view lives until the
+  // next call. A line over kMaxFeedRowBytes is returned too; the caller rejects it.
+  StatusOr<bool> NextLine(std::string_view* line, uint64_t* line_number);
+
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t size_bytes() const { return size_bytes_; }
 

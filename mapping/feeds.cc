@@ -1,11 +1,14 @@
 #include "mapping/feeds.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <optional>
 
 #include "mapping/evaluation.h"
 #include "mapping/identifier.h"
+#include "proto/feeds.pb.h"
+#include "specs/json.h"
 
 namespace cg::mapping {
 namespace {
@@ -307,6 +310,120 @@ void CheckPerformance(RowChecker& r, PerformanceRecord& out) {
   }
 }
 
+// --- hk-bureau (nested JSON Lines) ---
+constexpr std::string_view kFacilityTypes[] = {"overdraft", "term_loan", "trade_finance",
+                                               "revolving", "leasing"};
+constexpr std::string_view kFacilityStatuses[] = {"current", "closed", "written_off"};
+
+bool OneOf(std::string_view value, std::span<const std::string_view> choices) {
+  return std::find(choices.begin(), choices.end(), value) != choices.end();
+}
+
+// Checks one hk-bureau entry and converts it; the first problem is returned as
+// (field, reason).
+std::optional<FieldError> CheckHkBureau(const cg::v1::HkBureauEntry& e, HkBureauRecord& out) {
+  auto fail = [](std::string field, std::string reason) {
+    return std::optional<FieldError>(FieldError{std::move(field), std::move(reason)});
+  };
+  auto id = ParseEntityId(e.entity_id());
+  if (!id.ok()) return fail("entity_id", id.status().message());
+  if (id->scheme != IdScheme::kHkBrn && id->scheme != IdScheme::kHkCrn) {
+    return fail("entity_id", "must be an hkbrn: or hkcrn: id");
+  }
+  if (e.name().empty() || e.name().size() > 200) return fail("name", "must be 1 to 200 bytes");
+  auto date_ok = [](const std::string& d) { return RowChecker::IsDate(d); };
+  if (!date_ok(e.as_of())) return fail("as_of", "must be a date YYYY-MM-DD");
+  if (!e.incorporation_date().empty() &&
+      (!date_ok(e.incorporation_date()) || e.incorporation_date() > e.as_of())) {
+    return fail("incorporation_date", "must be a date YYYY-MM-DD not after as_of");
+  }
+  auto amount_ok = [](double x) { return std::isfinite(x) && x >= 0 && x <= 1e15; };
+  out = HkBureauRecord{};
+  out.entity_id = e.entity_id();
+  out.name = e.name();
+  out.as_of = e.as_of();
+  out.incorporation_date = e.incorporation_date();
+  for (int i = 0; i < e.facilities_size(); ++i) {
+    const auto& f = e.facilities(i);
+    const std::string at = "facilities[" + std::to_string(i) + "]";
+    if (!OneOf(f.type(), kFacilityTypes)) return fail(at + ".type", "unknown facility type");
+    if (!OneOf(f.status(), kFacilityStatuses)) {
+      return fail(at + ".status", "must be current, closed or written_off");
+    }
+    if (!amount_ok(f.limit()) || !amount_ok(f.outstanding())) {
+      return fail(at, "limit and outstanding must be amounts of 0 or more");
+    }
+    if (f.worst_dpd_12m() > 999) return fail(at + ".worst_dpd_12m", "must be 0 to 999");
+    out.facilities.push_back(
+        {f.lender(), f.type(), f.limit(), f.outstanding(), f.worst_dpd_12m(), f.status()});
+  }
+  for (int i = 0; i < e.defaults_size(); ++i) {
+    const auto& d = e.defaults(i);
+    if (!date_ok(d.date()) || !amount_ok(d.amount())) {
+      return fail("defaults[" + std::to_string(i) + "]", "needs a date and an amount");
+    }
+    out.defaults.push_back({d.date(), d.amount(), false});
+  }
+  for (int i = 0; i < e.judgments_size(); ++i) {
+    const auto& j = e.judgments(i);
+    if (!date_ok(j.date()) || !amount_ok(j.amount())) {
+      return fail("judgments[" + std::to_string(i) + "]", "needs a date and an amount");
+    }
+    out.judgments.push_back({j.date(), j.amount(), j.satisfied()});
+  }
+  for (int i = 0; i < e.winding_up_petitions_size(); ++i) {
+    if (!date_ok(e.winding_up_petitions(i).date())) {
+      return fail("winding_up_petitions[" + std::to_string(i) + "].date", "must be a date");
+    }
+    out.winding_up_petitions.push_back(e.winding_up_petitions(i).date());
+  }
+  for (int i = 0; i < e.trade_payments_size(); ++i) {
+    const auto& t = e.trade_payments(i);
+    if (t.days_beyond_terms() > 999 || !amount_ok(t.amount())) {
+      return fail("trade_payments[" + std::to_string(i) + "]",
+                  "days_beyond_terms must be 0 to 999 and amount 0 or more");
+    }
+    out.trade_payments.push_back({t.days_beyond_terms(), t.amount()});
+  }
+  return std::nullopt;
+}
+
+StatusOr<FeedReadSummary> ReadHkBureau(const std::string& path, FeedFormat format,
+                                       FeedSink& sink) {
+  if (format != FeedFormat::kJsonLines) {
+    return InvalidArgumentError("the hk-bureau feed is nested: it is JSON Lines only");
+  }
+  CG_ASSIGN_OR_RETURN(auto file, FeedFile::Open(path, format, {}));
+  FeedReadSummary summary;
+  cg::v1::HkBureauEntry entry;
+  HkBureauRecord record;
+  std::string_view line;
+  uint64_t line_number = 0;
+  while (true) {
+    CG_ASSIGN_OR_RETURN(bool has_line, file->NextLine(&line, &line_number));
+    if (!has_line) break;
+    ++summary.rows;
+    if ((summary.rows & 0x3FFF) == 0) sink.OnProgress(file->bytes_read(), file->size_bytes());
+    std::optional<FieldError> error;
+    if (line.size() > kMaxFeedRowBytes) {
+      error = FieldError{"", "the row is longer than " + std::to_string(kMaxFeedRowBytes) + " bytes"};
+    } else if (Status parsed = JsonToMessage(line, &entry); !parsed.ok()) {
+      error = FieldError{"", "not an hk-bureau entry: " + parsed.message().substr(0, 200)};
+    } else {
+      error = CheckHkBureau(entry, record);
+    }
+    if (error) {
+      ++summary.rejected;
+      CG_RETURN_IF_ERROR(sink.OnReject({line_number, error->column, error->reason}));
+      continue;
+    }
+    CG_RETURN_IF_ERROR(sink.OnHkBureau(record));
+    ++summary.accepted;
+  }
+  sink.OnProgress(file->bytes_read(), file->size_bytes());
+  return summary;
+}
+
 std::span<const FeedColumn> ColumnsOf(FeedKind kind) {
   switch (kind) {
     case FeedKind::kSzGrades:
@@ -322,6 +439,54 @@ std::span<const FeedColumn> ColumnsOf(FeedKind kind) {
 }
 
 }  // namespace
+
+std::string SerializeHkBureau(const HkBureauRecord& r) {
+  cg::v1::HkBureauEntry e;
+  e.set_entity_id(r.entity_id);
+  e.set_name(r.name);
+  e.set_as_of(r.as_of);
+  e.set_incorporation_date(r.incorporation_date);
+  for (const auto& f : r.facilities) {
+    auto* out = e.add_facilities();
+    out->set_lender(f.lender);
+    out->set_type(f.type);
+    out->set_limit(f.limit);
+    out->set_outstanding(f.outstanding);
+    out->set_worst_dpd_12m(f.worst_dpd_12m);
+    out->set_status(f.status);
+  }
+  for (const auto& d : r.defaults) {
+    auto* out = e.add_defaults();
+    out->set_date(d.date);
+    out->set_amount(d.amount);
+  }
+  for (const auto& j : r.judgments) {
+    auto* out = e.add_judgments();
+    out->set_date(j.date);
+    out->set_amount(j.amount);
+    out->set_satisfied(j.satisfied);
+  }
+  for (const auto& p : r.winding_up_petitions) e.add_winding_up_petitions()->set_date(p);
+  for (const auto& t : r.trade_payments) {
+    auto* out = e.add_trade_payments();
+    out->set_days_beyond_terms(t.days_beyond_terms);
+    out->set_amount(t.amount);
+  }
+  return e.SerializeAsString();
+}
+
+StatusOr<HkBureauRecord> ParseHkBureau(std::string_view bytes) {
+  cg::v1::HkBureauEntry e;
+  if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return DataLossError("a stored hk-bureau record cannot be parsed");
+  }
+  HkBureauRecord r;
+  if (auto error = CheckHkBureau(e, r)) {
+    return DataLossError("a stored hk-bureau record is invalid: " + error->column + " " +
+                         error->reason);
+  }
+  return r;
+}
 
 std::string_view FeedKindName(FeedKind kind) {
   switch (kind) {
@@ -348,10 +513,7 @@ StatusOr<FeedKind> ParseFeedKind(std::string_view name) {
 
 StatusOr<FeedReadSummary> ReadFeed(FeedKind kind, const std::string& path, FeedFormat format,
                                    const crypto::Pseudonymizer* pseudonymizer, FeedSink& sink) {
-  if (kind == FeedKind::kHkBureau) {
-    return Status(StatusCode::kUnimplemented,
-                  "the hk-bureau loader is not built yet (specs/feeds.md states its format)");
-  }
+  if (kind == FeedKind::kHkBureau) return ReadHkBureau(path, format, sink);
   const auto columns = ColumnsOf(kind);
   CG_ASSIGN_OR_RETURN(auto file, FeedFile::Open(path, format, columns));
   FeedReadSummary summary;

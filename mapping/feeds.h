@@ -104,6 +104,7 @@ class FeedSink {
   virtual Status OnSzGrade(const SzGradeRecord&) { return UnexpectedRecord("sz-grades"); }
   virtual Status OnOwnership(const OwnershipRecord&) { return UnexpectedRecord("ownership"); }
   virtual Status OnPerformance(const PerformanceRecord&) { return UnexpectedRecord("performance"); }
+  virtual Status OnHkBureau(const HkBureauRecord&) { return UnexpectedRecord("hk-bureau"); }
   virtual Status OnReject(const FeedReject& reject) = 0;
   // Called now and then with the bytes read so far and the file's size.
   virtual void OnProgress(uint64_t /*bytes_read*/, uint64_t /*size_bytes*/) {}
@@ -113,6 +114,11 @@ class FeedSink {
     return InternalError("sink does not take " + std::string(feed) + " records");
   }
 };
+
+// The stored form of an hk-bureau record (binary cg.v1.HkBureauEntry), both ways.
+std::string SerializeHkBureau(const HkBureauRecord& record);
+// kDataLoss when `bytes` is not a stored record.
+StatusOr<HkBureauRecord> ParseHkBureau(std::string_view bytes);
 
 struct FeedReadSummary {
   uint64_t rows = 0;

@@ -1605,7 +1605,7 @@ void WriteHkBureau(const World& w, const GradeDistribution& grades, FeedWriter& 
       p = Put(p, ",\"amount\":");
       p = PutHundredths(p, LognormalCents(r, 1402, 154));  // median ~300k HKD
       p = Put(p, ",\"satisfied\":");
-      *p++ = r.Below(100) < (bad ? 30u : 80u) ? '1' : '0';
+      p = Put(p, r.Below(100) < (bad ? 30u : 80u) ? "true" : "false");
       *p++ = '}';
       out.Commit(p);
     }

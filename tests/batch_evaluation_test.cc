@@ -31,12 +31,16 @@ class BatchEvaluationTest : public ::testing::Test {
     auto store = Store::Open("sqlite:" + dir_ + "/" + name);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     for (auto kind : {mapping::FeedKind::kSzGrades, mapping::FeedKind::kOwnership,
-                      mapping::FeedKind::kPerformance}) {
+                      mapping::FeedKind::kPerformance, mapping::FeedKind::kHkBureau}) {
       auto load = (*store)->BeginLoad(kind);
       EXPECT_TRUE(load.ok());
       Sink sink(**load);
-      const std::string file = dir_ + "/" + std::string(mapping::FeedKindName(kind)) + ".csv";
-      auto read = mapping::ReadFeed(kind, file, mapping::FeedFormat::kCsv, &pseudonymizer_, sink);
+      const bool nested = kind == mapping::FeedKind::kHkBureau;
+      const std::string file = dir_ + "/" + std::string(mapping::FeedKindName(kind)) +
+                               (nested ? ".jsonl" : ".csv");
+      auto read = mapping::ReadFeed(
+          kind, file, nested ? mapping::FeedFormat::kJsonLines : mapping::FeedFormat::kCsv,
+          &pseudonymizer_, sink);
       EXPECT_TRUE(read.ok()) << read.status().ToString();
       EXPECT_EQ(read->rejected, 0u);
       EXPECT_TRUE((*load)->Commit({file, read->rows, 0}).ok());
@@ -49,6 +53,7 @@ class BatchEvaluationTest : public ::testing::Test {
     Status OnSzGrade(const mapping::SzGradeRecord& r) override { return load.Put(r); }
     Status OnOwnership(const mapping::OwnershipRecord& r) override { return load.Put(r); }
     Status OnPerformance(const mapping::PerformanceRecord& r) override { return load.Put(r); }
+    Status OnHkBureau(const mapping::HkBureauRecord& r) override { return load.Put(r); }
     Status OnReject(const mapping::FeedReject&) override { return OkStatus(); }
     FeedLoad& load;
   };
@@ -154,6 +159,31 @@ TEST_F(BatchEvaluationTest, ComparesWithThePreviousPeriod) {
     compared += t.count;
   }
   EXPECT_EQ(compared, summary->evaluated);
+}
+
+TEST_F(BatchEvaluationTest, HongKongNodeEvaluatesItsBureauEntities) {
+  auto store = LoadedStore("a.db");
+  BatchOptions options;
+  options.period = "2026-10";
+  options.side = HomeSide::kHongKong;
+  options.scales = {mapping::HongKongBureauScale(), mapping::ShenzhenSixLevelScale()};
+  auto summary = EvaluatePeriod(*store, options);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->evaluated, *store->CountRows(mapping::FeedKind::kHkBureau));
+  std::string hk_id;
+  ASSERT_TRUE(store->ScanHkBureau([&](const mapping::HkBureauRecord& r) {
+                     if (hk_id.empty()) hk_id = r.entity_id;
+                     return OkStatus();
+                   }).ok());
+  auto stored = store->GetEvaluation(hk_id, "2026-10");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  cg::v1::Evaluation e;
+  ASSERT_TRUE(e.ParseFromString(stored->evaluation));
+  EXPECT_EQ(e.joint_grade().scale(), "hk-bureau");
+  EXPECT_EQ(e.native_grade().scale(), "hk-bureau");
+  EXPECT_EQ(e.subject().jurisdiction(), "HK");
+  ASSERT_EQ(e.other_grades_size(), 1);
+  EXPECT_EQ(e.other_grades(0).scale(), "sz-six-level");
 }
 
 TEST_F(BatchEvaluationTest, RefusesBadPeriodsAndEmptyStores) {

@@ -189,10 +189,56 @@ TEST_F(FeedsTest, PerformanceJsonLines) {
   EXPECT_EQ(sink.rejects[2].line, 5u);
 }
 
-TEST_F(FeedsTest, HkBureauNotYetLoadable) {
-  Collect sink;
-  auto read = Read(FeedKind::kHkBureau, "h.jsonl", "{}\n", sink);
-  EXPECT_EQ(read.status().code(), StatusCode::kUnimplemented);
+class CollectHk : public Collect {
+ public:
+  Status OnHkBureau(const HkBureauRecord& r) override {
+    bureau.push_back(r);
+    return OkStatus();
+  }
+  std::vector<HkBureauRecord> bureau;
+};
+
+TEST_F(FeedsTest, HkBureauJsonLines) {
+  const std::string good =
+      R"({"entity_id":"hkcrn:1234567","name":"Harbour Trading Limited","as_of":"2026-10-31",)"
+      R"("incorporation_date":"2015-03-01","facilities":[{"lender":"Bank","type":"term_loan",)"
+      R"("limit":1000000,"outstanding":250000,"worst_dpd_12m":0,"status":"current"}],)"
+      R"("defaults":[],"judgments":[{"date":"2025-01-02","amount":5000,"satisfied":true}],)"
+      R"("winding_up_petitions":[],"trade_payments":[{"days_beyond_terms":3,"amount":1200.5}]})";
+  const std::string text =
+      good + "\n" +
+      R"({"entity_id":"uscc:91440300MA5G2U7B88","name":"Not HK","as_of":"2026-10-31"})" + "\n" +
+      R"({"entity_id":"hkcrn:1234567","name":"X","as_of":"2026-10-31","facilities":[{"type":"loan","status":"current"}]})" +
+      "\n" + R"({"entity_id":"hkcrn:1234567","name":"X","as_of":"2026-10-31","colour":1})" + "\n" +
+      R"({"entity_id":"hkcrn:1234567","name":"X","as_of":"2026-10-31","incorporation_date":"2027-01-01"})" +
+      "\n";
+  CollectHk sink;
+  const std::string path = Write("h.jsonl", text);
+  auto summary = ReadFeed(FeedKind::kHkBureau, path, FeedFormat::kJsonLines, nullptr, sink);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->accepted, 1u);
+  ASSERT_EQ(sink.bureau.size(), 1u);
+  const HkBureauRecord& r = sink.bureau[0];
+  EXPECT_EQ(r.entity_id, "hkcrn:1234567");
+  ASSERT_EQ(r.facilities.size(), 1u);
+  EXPECT_EQ(r.facilities[0].outstanding, 250000);
+  ASSERT_EQ(r.judgments.size(), 1u);
+  EXPECT_TRUE(r.judgments[0].satisfied);
+  ASSERT_EQ(sink.rejects.size(), 4u);
+  EXPECT_NE(sink.rejects[0].reason.find("hkbrn: or hkcrn:"), std::string::npos);
+  EXPECT_EQ(sink.rejects[1].column, "facilities[0].type");
+  EXPECT_NE(sink.rejects[2].reason.find("colour"), std::string::npos);
+  EXPECT_EQ(sink.rejects[3].column, "incorporation_date");
+  // The stored form round-trips.
+  auto back = ParseHkBureau(SerializeHkBureau(r));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(SerializeHkBureau(*back), SerializeHkBureau(r));
+  EXPECT_EQ(ParseHkBureau("\xff\xff").status().code(), StatusCode::kDataLoss);
+  // CSV cannot carry the nested record.
+  EXPECT_EQ(ReadFeed(FeedKind::kHkBureau, Write("h.csv", "a\n"), FeedFormat::kCsv, nullptr, sink)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace
