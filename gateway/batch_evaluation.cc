@@ -184,8 +184,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     CG_RETURN_IF_ERROR(store.ScanHkBureau([&](const mapping::HkBureauRecord& r) {
       if (ids.Find(r.entity_id)) return OkStatus();
       add_graded(r.entity_id, r.name, GradedEntity{});
-      hk_native.push_back(
-          mapping::AssessHongKong(r, mapping::DaysFromDate(r.as_of), o.model));
+      hk_native.push_back(mapping::AssessHongKong(r, mapping::DaysFromDate(r.as_of), o.model));
       hk_evidence.push_back("hk-bureau|" + r.entity_id + "|" + r.as_of + "|" +
                             crypto::HexEncode(crypto::Sha256(mapping::SerializeHkBureau(r))) +
                             "\n");

@@ -6,6 +6,8 @@
 #include "gateway/batch_evaluation.h"
 #include "gateway/cli.h"
 #include "proto/attestation.pb.h"
+#include "specs/file_io.h"
+#include "specs/json.h"
 
 namespace cg::gateway {
 namespace {
@@ -90,6 +92,7 @@ struct ExplainOptions {
   std::string subject;
   std::string period;
   std::string store_url;
+  std::string evaluation_out;
 };
 
 int Explain(const ExplainOptions& o) {
@@ -100,6 +103,12 @@ int Explain(const ExplainOptions& o) {
   cg::v1::Evaluation e;
   if (!e.ParseFromString(stored->evaluation)) {
     return ReportError(DataLossError("the stored evaluation of " + o.subject + " is corrupt"));
+  }
+  if (!o.evaluation_out.empty()) {
+    // The evaluation as `attest --evaluation` takes it.
+    if (Status written = WriteFileAtomically(o.evaluation_out, MessageToJson(e)); !written.ok()) {
+      return ReportError(written);
+    }
   }
   fmt::print("{}  {}\n", e.subject().id(), e.subject().name());
   fmt::print("period {}  model {}\n", e.period(), e.model_version());
@@ -152,8 +161,7 @@ void AddEvaluateCommands(CLI::App& app, int& exit_code) {
       "evaluate", "Recompute every entity for a period with the joint model and store the results");
   evaluate->add_option("--period", o->period, "YYYY-MM")->required();
   evaluate->add_option("--store", o->store_url, "Store URL, e.g. sqlite:node.db")->required();
-  evaluate->add_option("--side", o->side,
-                       "Whose entities: sz (sz-grades) or hk (hk-bureau files)")
+  evaluate->add_option("--side", o->side, "Whose entities: sz (sz-grades) or hk (hk-bureau files)")
       ->check(CLI::IsMember({"sz", "hk"}))
       ->capture_default_str();
   evaluate->add_option("--threads", o->threads, "Worker threads")->capture_default_str();
@@ -165,6 +173,8 @@ void AddEvaluateCommands(CLI::App& app, int& exit_code) {
   explain->add_option("subject", x->subject, "Entity id, e.g. uscc:91440300MA5G2U7B88")->required();
   explain->add_option("--period", x->period, "YYYY-MM (default: the latest evaluated)");
   explain->add_option("--store", x->store_url, "Store URL")->required();
+  explain->add_option("--evaluation-out", x->evaluation_out,
+                      "Also write the evaluation as JSON, ready for `attest --evaluation`");
   explain->callback([x, &exit_code] { exit_code = Explain(*x); });
 }
 

@@ -388,8 +388,7 @@ std::optional<FieldError> CheckHkBureau(const cg::v1::HkBureauEntry& e, HkBureau
   return std::nullopt;
 }
 
-StatusOr<FeedReadSummary> ReadHkBureau(const std::string& path, FeedFormat format,
-                                       FeedSink& sink) {
+StatusOr<FeedReadSummary> ReadHkBureau(const std::string& path, FeedFormat format, FeedSink& sink) {
   if (format != FeedFormat::kJsonLines) {
     return InvalidArgumentError("the hk-bureau feed is nested: it is JSON Lines only");
   }
@@ -406,7 +405,8 @@ StatusOr<FeedReadSummary> ReadHkBureau(const std::string& path, FeedFormat forma
     if ((summary.rows & 0x3FFF) == 0) sink.OnProgress(file->bytes_read(), file->size_bytes());
     std::optional<FieldError> error;
     if (line.size() > kMaxFeedRowBytes) {
-      error = FieldError{"", "the row is longer than " + std::to_string(kMaxFeedRowBytes) + " bytes"};
+      error =
+          FieldError{"", "the row is longer than " + std::to_string(kMaxFeedRowBytes) + " bytes"};
     } else if (Status parsed = JsonToMessage(line, &entry); !parsed.ok()) {
       error = FieldError{"", "not an hk-bureau entry: " + parsed.message().substr(0, 200)};
     } else {

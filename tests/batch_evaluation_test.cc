@@ -36,8 +36,8 @@ class BatchEvaluationTest : public ::testing::Test {
       EXPECT_TRUE(load.ok());
       Sink sink(**load);
       const bool nested = kind == mapping::FeedKind::kHkBureau;
-      const std::string file = dir_ + "/" + std::string(mapping::FeedKindName(kind)) +
-                               (nested ? ".jsonl" : ".csv");
+      const std::string file =
+          dir_ + "/" + std::string(mapping::FeedKindName(kind)) + (nested ? ".jsonl" : ".csv");
       auto read = mapping::ReadFeed(
           kind, file, nested ? mapping::FeedFormat::kJsonLines : mapping::FeedFormat::kCsv,
           &pseudonymizer_, sink);
@@ -171,10 +171,12 @@ TEST_F(BatchEvaluationTest, HongKongNodeEvaluatesItsBureauEntities) {
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(summary->evaluated, *store->CountRows(mapping::FeedKind::kHkBureau));
   std::string hk_id;
-  ASSERT_TRUE(store->ScanHkBureau([&](const mapping::HkBureauRecord& r) {
-                     if (hk_id.empty()) hk_id = r.entity_id;
-                     return OkStatus();
-                   }).ok());
+  ASSERT_TRUE(store
+                  ->ScanHkBureau([&](const mapping::HkBureauRecord& r) {
+                    if (hk_id.empty()) hk_id = r.entity_id;
+                    return OkStatus();
+                  })
+                  .ok());
   auto stored = store->GetEvaluation(hk_id, "2026-10");
   ASSERT_TRUE(stored.ok()) << stored.status().ToString();
   cg::v1::Evaluation e;
