@@ -5,6 +5,7 @@
 
 #include "gateway/batch_evaluation.h"
 #include "gateway/cli.h"
+#include "gateway/ownership_chains.h"
 #include "proto/attestation.pb.h"
 #include "specs/file_io.h"
 #include "specs/json.h"
@@ -131,6 +132,20 @@ int Explain(const ExplainOptions& o) {
   }
   if (!eq.ultimate_controller().empty()) {
     fmt::print("  ultimate controller {}\n", eq.ultimate_controller());
+  }
+  auto chains = ExplainOwnership(**store, e.subject().id(), e.subject().jurisdiction(), e.period(),
+                                 mapping::PenetrationParams{});
+  if (!chains.ok()) return ReportError(chains.status().WithContext("ownership chains"));
+  if (!chains->empty()) fmt::print("  strongest chains (share held at each link):\n");
+  for (const auto& chain : *chains) {
+    std::string text;
+    for (size_t i = 0; i < chain.links.size(); ++i) {
+      const ChainLink& link = chain.links[i];
+      if (i > 0) text += fmt::format(" <-{:.1f}%- ", link.share_of_next * 100);
+      text += link.id + (link.jurisdiction.empty() ? "" : " [" + link.jurisdiction + "]");
+    }
+    fmt::print("    {:5.1f}%  {}{}\n", chain.product * 100, text,
+               chain.crosses_border ? "  (crosses the border)" : "");
   }
   fmt::print(
       "  layers to beneficial owner {}{}{}{}\n", eq.layers_to_beneficial_owner(),

@@ -530,6 +530,31 @@ class SqliteStore : public Store {
     }
   }
 
+  Status ScanHoldersOf(std::string_view owned_id, std::string_view as_of_max,
+                       const RowVisitor<mapping::OwnershipRecord>& visit) override {
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(
+        db_,
+        "SELECT holder_id, owned_id, max(as_of), holder_is_person, holder_jurisdiction, "
+        "share, voting FROM ownership WHERE owned_id = ?1 AND as_of <= ?2 "
+        "GROUP BY holder_id ORDER BY holder_id"));
+    scan.Text(1, owned_id);
+    scan.Text(2, as_of_max);
+    mapping::OwnershipRecord r;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan holders"));
+      if (!row) return OkStatus();
+      r.holder_id = scan.ColumnText(0);
+      r.owned_id = scan.ColumnText(1);
+      r.as_of = scan.ColumnText(2);
+      r.holder_is_person = scan.ColumnInt(3) != 0;
+      r.holder_jurisdiction = scan.ColumnText(4);
+      r.share = scan.ColumnReal(5);
+      r.voting = scan.ColumnReal(6);
+      CG_RETURN_IF_ERROR(visit(r));
+    }
+  }
+
   Status ScanPerformance(const RowVisitor<mapping::PerformanceRecord>& visit) override {
     Statement scan;
     CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT * FROM performance"));  // key order

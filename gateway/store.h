@@ -92,6 +92,10 @@ class Store {
   // Each holding's latest row dated on or before `as_of_max` (YYYY-MM-DD).
   virtual Status ScanOwnership(std::string_view as_of_max,
                                const RowVisitor<mapping::OwnershipRecord>& visit) = 0;
+  // The holders of one entity: each holding's latest row dated on or before
+  // `as_of_max`, by holder id. For walking up one entity's ownership (explain).
+  virtual Status ScanHoldersOf(std::string_view owned_id, std::string_view as_of_max,
+                               const RowVisitor<mapping::OwnershipRecord>& visit) = 0;
   // Every performance record, grouped by subject (ordered by subject_id, record_id).
   virtual Status ScanPerformance(const RowVisitor<mapping::PerformanceRecord>& visit) = 0;
   // Every hk-bureau record (one per entity, the latest loaded), by entity_id.

@@ -77,17 +77,32 @@ TEST_F(LoadCliTest, LoadReloadEvaluateExplain) {
   auto evaluate = Cli({"evaluate", "--period", "2026-10", "--store", Store()});
   ASSERT_EQ(evaluate.exit_code, 0) << evaluate.Describe();
   EXPECT_NE(evaluate.stdout_text.find("grade distribution (sz-six-level)"), std::string::npos);
+  // A Shenzhen firm held by a Hong Kong company: its chains cross the border.
   const std::string subject = [&] {
-    std::ifstream in(dir_.File("feeds/sz-grades.csv"));
+    std::ifstream in(dir_.File("feeds/ownership.csv"));
     std::string line;
-    std::getline(in, line);
-    std::getline(in, line);
-    return line.substr(0, line.find(','));
+    while (std::getline(in, line)) {
+      if ((line.starts_with("hkcrn:") || line.starts_with("hkbrn:")) &&
+          line.find(",entity,HK,uscc:") != std::string::npos) {
+        const size_t start = line.find("uscc:");
+        return line.substr(start, line.find(',', start) - start);
+      }
+    }
+    return std::string();
   }();
-  auto explain = Cli({"explain", subject, "--store", Store()});
+  ASSERT_FALSE(subject.empty());
+  auto explain = Cli(
+      {"explain", subject, "--store", Store(), "--evaluation-out", dir_.File("evaluation.json")});
   ASSERT_EQ(explain.exit_code, 0) << explain.Describe();
   EXPECT_NE(explain.stdout_text.find(subject), std::string::npos);
   EXPECT_NE(explain.stdout_text.find("reasons"), std::string::npos);
+  EXPECT_NE(explain.stdout_text.find("strongest chains"), std::string::npos);
+  EXPECT_NE(explain.stdout_text.find("crosses the border"), std::string::npos)
+      << explain.stdout_text;
+  EXPECT_NE(ReadWholeFile(dir_.File("evaluation.json")).find("\"joint_grade\""), std::string::npos);
+  auto missing = Cli({"explain", "uscc:none", "--store", Store()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.stderr_text.find("no evaluation of uscc:none"), std::string::npos);
 }
 
 TEST_F(LoadCliTest, RejectsGoToTheReportAndGoodRowsAreStored) {
