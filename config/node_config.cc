@@ -125,14 +125,6 @@ std::string HeaderName(std::string_view path) {
   return out;
 }
 
-bool IsNodeId(std::string_view text) {
-  if (text.empty() || text.size() > kMaxNodeIdLength) return false;
-  for (char c : text) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
-}
-
 bool IsEnvVarName(std::string_view text) {
   if (text.empty() || (text[0] >= '0' && text[0] <= '9')) return false;
   for (char c : text) {
@@ -578,6 +570,14 @@ StatusOr<NodeConfig> ParseNodeConfig(std::string_view toml_text, std::string_vie
   }
   const Source source{source_name, std::filesystem::path(base_dir)};
   return ParseDocument(source, document);
+}
+
+bool IsNodeId(std::string_view text) {
+  if (text.empty() || text.size() > kMaxNodeIdLength) return false;
+  for (char c : text) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
 }
 
 }  // namespace cg::config

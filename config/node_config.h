@@ -44,6 +44,7 @@ std::string_view LogFormatName(LogFormat format);
 inline constexpr size_t kMaxConfigFileBytes = 1 << 20;
 // A node_id is 1 to kMaxNodeIdLength characters of [a-z0-9-].
 inline constexpr size_t kMaxNodeIdLength = 64;
+bool IsNodeId(std::string_view text);
 // The environment variable holding the key passphrase when [signing] names neither
 // passphrase_env nor passphrase_file.
 inline constexpr std::string_view kDefaultPassphraseEnv = "CG_KEY_PASSPHRASE";

@@ -118,13 +118,6 @@ cg::v1::IdScheme SchemeOf(std::string_view id) {
   return cg::v1::ID_SCHEME_UNSPECIFIED;
 }
 
-// The jurisdiction of an entity known only by its id.
-std::string_view JurisdictionOfId(std::string_view id) {
-  if (id.starts_with("uscc:")) return "CN";
-  if (id.starts_with("hkbrn:") || id.starts_with("hkcrn:")) return "HK";
-  return "";
-}
-
 class Stopwatch {
  public:
   double Lap() {
@@ -235,7 +228,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     std::string_view jurisdiction = i < graded.size() ? std::string_view(shenzhen ? "CN-SZ" : "HK")
                                     : !holder_jurisdiction[i].empty()
                                         ? holder_jurisdiction[i]
-                                        : JurisdictionOfId(ids.Get(i));
+                                        : mapping::JurisdictionOfEntityId(ids.Get(i));
     builder.AddNode(ids.Get(i),
                     person ? mapping::NodeKind::kNaturalPerson : mapping::NodeKind::kEntity,
                     jurisdiction, i < graded.size() && graded[i].shell_risk);

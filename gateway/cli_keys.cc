@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "config/node_config.h"
 #include "crypto/encoding.h"
 #include "crypto/pseudonym.h"
 #include "gateway/cli.h"
@@ -107,13 +108,8 @@ void AddKeyCommands(CLI::App& app, int& exit_code) {
   keygen->add_option("--node-id", keygen_options->node_id, "This node's id, e.g. sz-node-1")
       ->required()
       ->check([](const std::string& id) -> std::string {
-        if (id.empty() || id.size() > 64) return "node id must be 1-64 characters";
-        for (char c : id) {
-          if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-            return "node id may hold only a-z, 0-9 and '-'";
-          }
-        }
-        return {};
+        return config::IsNodeId(id) ? std::string()
+                                    : "node id must be 1-64 characters of a-z, 0-9 and '-'";
       });
   keygen->add_option("--side", keygen_options->side, "sz or hk")
       ->required()

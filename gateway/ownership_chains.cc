@@ -3,16 +3,9 @@
 #include <deque>
 #include <map>
 
+#include "mapping/identifier.h"
+
 namespace cg::gateway {
-namespace {
-
-std::string_view JurisdictionOfId(std::string_view id) {
-  if (id.starts_with("uscc:")) return "CN";
-  if (id.starts_with("hkbrn:") || id.starts_with("hkcrn:")) return "HK";
-  return "";
-}
-
-}  // namespace
 
 StatusOr<std::vector<OwnershipChain>> ExplainOwnership(Store& store, std::string_view entity_id,
                                                        std::string_view entity_jurisdiction,
@@ -48,8 +41,9 @@ StatusOr<std::vector<OwnershipChain>> ExplainOwnership(Store& store, std::string
   mapping::EquityGraphBuilder builder(mapping::OverSubscribedHolders::kNormalise);
   std::map<std::string_view, mapping::NodeIndex> index;
   for (const auto& [id, node] : nodes) {
-    const std::string_view jurisdiction =
-        node.jurisdiction.empty() ? JurisdictionOfId(id) : std::string_view(node.jurisdiction);
+    const std::string_view jurisdiction = node.jurisdiction.empty()
+                                              ? mapping::JurisdictionOfEntityId(id)
+                                              : std::string_view(node.jurisdiction);
     index[id] = builder.AddNode(
         id, node.person ? mapping::NodeKind::kNaturalPerson : mapping::NodeKind::kEntity,
         jurisdiction, false);

@@ -364,4 +364,10 @@ StatusOr<EntityId> ParseEntityId(std::string_view text) {
   return EntityId{found->scheme, std::string(value)};
 }
 
+std::string_view JurisdictionOfEntityId(std::string_view id) {
+  if (id.starts_with("uscc:")) return "CN";
+  if (id.starts_with("hkbrn:") || id.starts_with("hkcrn:")) return "HK";
+  return "";
+}
+
 }  // namespace cg::mapping

@@ -103,4 +103,8 @@ char OrganizationCodeCheckCharacter(std::string_view first8);
 // characters of [0-9A-Z]. Never allocates (the result fits the small-string buffer).
 std::string LeiCheckDigits(std::string_view first18);
 
+// The jurisdiction an entity id alone tells: "CN" for uscc:, "HK" for hkbrn: and
+// hkcrn:, "" otherwise (an LEI says nothing of where the entity is).
+std::string_view JurisdictionOfEntityId(std::string_view id);
+
 }  // namespace cg::mapping

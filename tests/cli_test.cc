@@ -981,7 +981,7 @@ TEST_F(CliUsage, UnknownOptionOrCommand) {
   EXPECT_TRUE(IsUsageError(Cli({"frobnicate"}, {}), "A subcommand is required"));
   EXPECT_TRUE(
       IsUsageError(Cli({"keygen", "--out", dir_.File("k"), "--node-id", "SZ_1", "--side", "sz"}),
-                   "node id may hold only"));
+                   "node id must be 1-64 characters of a-z, 0-9 and"));
   EXPECT_TRUE(IsUsageError(
       Cli({"keygen", "--out", dir_.File("k"), "--node-id", "sz-1", "--side", "mo"}), "--side"));
   EXPECT_FALSE(std::filesystem::exists(dir_.File("k")));
