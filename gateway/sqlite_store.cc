@@ -181,6 +181,18 @@ Status Exec(sqlite3* db, const char* sql, std::string_view what) {
   return SqliteStatus(nullptr, rc, message);
 }
 
+// Reads a row of the ownership queries, whose columns are holder_id, owned_id,
+// as_of, holder_is_person, holder_jurisdiction, share, voting.
+void ReadOwnershipRow(Statement& row, mapping::OwnershipRecord& r) {
+  r.holder_id = row.ColumnText(0);
+  r.owned_id = row.ColumnText(1);
+  r.as_of = row.ColumnText(2);
+  r.holder_is_person = row.ColumnInt(3) != 0;
+  r.holder_jurisdiction = row.ColumnText(4);
+  r.share = row.ColumnReal(5);
+  r.voting = row.ColumnReal(6);
+}
+
 std::string_view TableOf(mapping::FeedKind kind) {
   switch (kind) {
     case mapping::FeedKind::kSzGrades:
@@ -473,7 +485,6 @@ class SqliteStore : public Store {
 
   StatusOr<uint64_t> CountRows(mapping::FeedKind kind) override {
     const std::string_view table = TableOf(kind);
-    if (table.empty()) return Status(StatusCode::kUnimplemented, "no table for this feed yet");
     Statement count;
     CG_RETURN_IF_ERROR(count.Prepare(db_, "SELECT count(*) FROM " + std::string(table)));
     CG_ASSIGN_OR_RETURN(bool row, count.Step("count rows"));
@@ -519,13 +530,7 @@ class SqliteStore : public Store {
     while (true) {
       CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan ownership"));
       if (!row) return OkStatus();
-      r.holder_id = scan.ColumnText(0);
-      r.owned_id = scan.ColumnText(1);
-      r.as_of = scan.ColumnText(2);
-      r.holder_is_person = scan.ColumnInt(3) != 0;
-      r.holder_jurisdiction = scan.ColumnText(4);
-      r.share = scan.ColumnReal(5);
-      r.voting = scan.ColumnReal(6);
+      ReadOwnershipRow(scan, r);
       CG_RETURN_IF_ERROR(visit(r));
     }
   }
@@ -544,13 +549,7 @@ class SqliteStore : public Store {
     while (true) {
       CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan holders"));
       if (!row) return OkStatus();
-      r.holder_id = scan.ColumnText(0);
-      r.owned_id = scan.ColumnText(1);
-      r.as_of = scan.ColumnText(2);
-      r.holder_is_person = scan.ColumnInt(3) != 0;
-      r.holder_jurisdiction = scan.ColumnText(4);
-      r.share = scan.ColumnReal(5);
-      r.voting = scan.ColumnReal(6);
+      ReadOwnershipRow(scan, r);
       CG_RETURN_IF_ERROR(visit(r));
     }
   }

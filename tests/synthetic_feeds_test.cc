@@ -272,6 +272,7 @@ class CollectingSink : public FeedSink {
  public:
   Status OnSzGrade(const SzGradeRecord&) override { return Count(); }
   Status OnPerformance(const PerformanceRecord&) override { return Count(); }
+  Status OnHkBureau(const HkBureauRecord&) override { return Count(); }
   Status OnOwnership(const OwnershipRecord& record) override {
     const NodeIndex holder =
         Node(record.holder_id, record.holder_is_person, record.holder_jurisdiction);
@@ -322,13 +323,15 @@ TEST(SynthFilesTest, LoadThroughTheFeedReaderWithoutRejects) {
     uint64_t rows;
   } feeds[] = {{FeedKind::kSzGrades, kSynthSzGradesFile, summary.sz_grade_rows},
                {FeedKind::kOwnership, kSynthOwnershipFile, summary.ownership_rows},
-               {FeedKind::kPerformance, kSynthPerformanceFile, summary.performance_rows}};
-  // hk-bureau joins this list once its loader exists (ReadFeed says kUnimplemented).
+               {FeedKind::kPerformance, kSynthPerformanceFile, summary.performance_rows},
+               {FeedKind::kHkBureau, kSynthHkBureauFile, summary.hk_bureau_rows}};
   for (const auto& feed : feeds) {
     SCOPED_TRACE(std::string(feed.file));
     CollectingSink sink;
+    const FeedFormat format =
+        feed.kind == FeedKind::kHkBureau ? FeedFormat::kJsonLines : FeedFormat::kCsv;
     const StatusOr<FeedReadSummary> read =
-        ReadFeed(feed.kind, dir.File(feed.file), FeedFormat::kCsv, &*pseudonymizer, sink);
+        ReadFeed(feed.kind, dir.File(feed.file), format, &*pseudonymizer, sink);
     ASSERT_TRUE(read.ok()) << read.status().ToString();
     EXPECT_EQ(read->rejected, 0u);
     for (const std::string& reject : sink.rejects()) ADD_FAILURE() << reject;
