@@ -314,7 +314,11 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     r.shell_risk = graded[i].shell_risk;
     native_pd[i] = shenzhen ? mapping::AssessShenzhen(r, o.model).pd : hk_native[i].pd;
   }
-  const std::string parameter_digest = crypto::Sha256(mapping::CanonicalParams(o.model));
+  // Everything that shapes a result: the joint model, the penetration and the scales.
+  std::string canonical =
+      mapping::CanonicalParams(o.model) + mapping::CanonicalPenetrationParams(o.penetration);
+  for (const auto& scale : o.scales) canonical += scale.CanonicalText();
+  const std::string parameter_digest = crypto::Sha256(canonical);
   const mapping::Scale& home = o.scales.front();
 
   auto evaluate_one = [&](uint32_t node, mapping::PenetrationScratch& scratch,

@@ -3,6 +3,9 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "config/model_config.h"
 #include "gateway/batch_evaluation.h"
 #include "gateway/cli.h"
 #include "gateway/ownership_chains.h"
@@ -16,6 +19,7 @@ namespace {
 struct EvaluateOptions {
   std::string period;
   std::string side = "sz";
+  std::string model_file;
   std::string store_url;
   unsigned threads = 2;
 };
@@ -26,9 +30,20 @@ int Evaluate(const EvaluateOptions& o) {
   BatchOptions options;
   options.period = o.period;
   options.threads = o.threads;
+  config::ModelConfig model = config::DefaultModelConfig();
+  if (!o.model_file.empty()) {
+    auto loaded = config::LoadModelConfig(o.model_file);
+    if (!loaded.ok()) return ReportError(loaded.status());
+    model = std::move(loaded).value();
+  }
+  options.model = model.joint;
+  options.penetration = model.penetration;
+  options.scales = model.scales;
   if (o.side == "hk") {
     options.side = HomeSide::kHongKong;
-    options.scales = {mapping::HongKongBureauScale(), mapping::ShenzhenSixLevelScale()};
+    // The home scale comes first: the Hong Kong one for a Hong Kong node.
+    std::stable_partition(options.scales.begin(), options.scales.end(),
+                          [](const mapping::Scale& s) { return s.name() == "hk-bureau"; });
   }
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   options.progress = [tty](std::string_view stage, uint64_t done, uint64_t total) {
@@ -179,6 +194,9 @@ void AddEvaluateCommands(CLI::App& app, int& exit_code) {
   evaluate->add_option("--side", o->side, "Whose entities: sz (sz-grades) or hk (hk-bureau files)")
       ->check(CLI::IsMember({"sz", "hk"}))
       ->capture_default_str();
+  evaluate->add_option("--model", o->model_file,
+                       "Model parameters, scales and translation policy (TOML; default: the "
+                       "documented defaults, as in config/examples/model.toml)");
   evaluate->add_option("--threads", o->threads, "Worker threads")->capture_default_str();
   evaluate->callback([o, &exit_code] { exit_code = Evaluate(*o); });
 

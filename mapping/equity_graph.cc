@@ -963,4 +963,38 @@ StatusOr<std::vector<Chain>> EquityPenetrator::Explain(NodeIndex target,
   return chains;
 }
 
+std::string CanonicalPenetrationParams(const PenetrationParams& p) {
+  std::string out;
+  auto number = [&out](std::string_view key, double value) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %.17g\n", value);
+    out.append("penetration.").append(key).append(buf);
+  };
+  auto list = [&out](std::string_view key, const std::vector<std::string>& values) {
+    out.append("penetration.").append(key);
+    for (const auto& v : values) out.append(" ").append(v);
+    out.append("\n");
+  };
+  auto rule = [&](const std::string& key, const BeneficialOwnerRule& r) {
+    number(key + ".threshold", r.threshold);
+    number(key + ".more_than", r.comparison == BeneficialOwnerRule::Comparison::kMoreThan);
+    number(key + ".majority_attribution",
+           r.chain_rule == BeneficialOwnerRule::ChainRule::kMajorityAttribution);
+  };
+  number("epsilon", p.epsilon);
+  number("max_ring_sweeps", p.max_ring_sweeps);
+  number("control_threshold", p.control_threshold);
+  for (const auto& r : p.beneficial_owner_rules) {
+    rule("beneficial_owner_rule." + r.jurisdiction, r.rule);
+  }
+  rule("default_beneficial_owner_rule", p.default_beneficial_owner_rule);
+  list("secrecy_jurisdictions", p.secrecy_jurisdictions);
+  list("mainland_jurisdictions", p.mainland_jurisdictions);
+  list("hong_kong_jurisdictions", p.hong_kong_jurisdictions);
+  number("opacity_min_share", p.opacity_min_share);
+  number("explain_max_chains", static_cast<double>(p.explain_max_chains));
+  number("explain_max_expansions", static_cast<double>(p.explain_max_expansions));
+  return out;
+}
+
 }  // namespace cg::mapping

@@ -251,6 +251,10 @@ struct PenetrationParams {
   std::size_t explain_max_expansions = 100'000;
 };
 
+// A canonical text of the parameters ("penetration.<name> <value>" lines, numbers
+// as %.17g, lists in order), hashed into the evaluations' parameter digest.
+std::string CanonicalPenetrationParams(const PenetrationParams& params);
+
 struct OwnerShare {
   NodeIndex node;
   double share;  // integrated cash-flow share of the target

@@ -77,6 +77,28 @@ TEST_F(LoadCliTest, LoadReloadEvaluateExplain) {
   auto evaluate = Cli({"evaluate", "--period", "2026-10", "--store", Store()});
   ASSERT_EQ(evaluate.exit_code, 0) << evaluate.Describe();
   EXPECT_NE(evaluate.stdout_text.find("grade distribution (sz-six-level)"), std::string::npos);
+  // The model is configuration: a model file that puts every grade at a PD of 50%
+  // grades nearly every entity E (only a safe parent or a spotless payment record can
+  // pull one out), and a bad one is refused before anything is stored.
+  const int64_t e_before =
+      Count("SELECT count(*) FROM evaluations WHERE period = '2026-10' AND grade = 'E'");
+  const std::string harsh = dir_.WriteFile(
+      "harsh.toml",
+      "[shenzhen.grade_pd]\n\"A+\" = 0.5\nA = 0.5\nB = 0.5\nC = 0.5\nD = 0.5\nE = 0.5\n");
+  auto harsh_run = Cli({"evaluate", "--period", "2026-10", "--store", Store(), "--model", harsh});
+  ASSERT_EQ(harsh_run.exit_code, 0) << harsh_run.Describe();
+  const int64_t total = Count("SELECT count(*) FROM evaluations WHERE period = '2026-10'");
+  const int64_t e_after =
+      Count("SELECT count(*) FROM evaluations WHERE period = '2026-10' AND grade = 'E'");
+  EXPECT_LT(e_before, total / 10);
+  EXPECT_GT(e_after, total * 95 / 100) << harsh_run.stdout_text;
+  auto bad_model = Cli({"evaluate", "--period", "2026-10", "--store", Store(), "--model",
+                        dir_.WriteFile("bad.toml", "[equity]\ncolour = 1\n")});
+  EXPECT_EQ(bad_model.exit_code, 2);
+  EXPECT_NE(bad_model.stderr_text.find("equity.colour"), std::string::npos)
+      << bad_model.stderr_text;
+  ASSERT_EQ(Cli({"evaluate", "--period", "2026-10", "--store", Store()}).exit_code, 0);
+
   // A Shenzhen firm held by a Hong Kong company: its chains cross the border.
   const std::string subject = [&] {
     std::ifstream in(dir_.File("feeds/ownership.csv"));
