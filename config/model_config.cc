@@ -13,11 +13,18 @@
 #include <span>
 #include <utility>
 
+#include "config/internal/toml_support.h"
 #include "config/node_config.h"  // kMaxConfigFileBytes
 #include "specs/file_io.h"
 
 namespace cg::config {
 namespace {
+
+using internal::HeaderName;
+using internal::kMaxEchoedValueBytes;
+using internal::Position;
+using internal::Quote;
+using internal::TypeName;
 
 using mapping::BeneficialOwnerRule;
 using mapping::EquityParams;
@@ -202,75 +209,6 @@ const KeyList kDefaultRuleKeys = {"threshold", "comparison", "chain_rule"};
 const KeyList kTranslationKeys = {"policy"};
 const KeyList kScaleKeys = {"name", "grade"};
 const KeyList kGradeKeys = {"name", "pd_low", "pd_high"};
-
-// Values echoed in error messages are cut to this many bytes, so a message stays one
-// readable line.
-constexpr size_t kMaxEchoedValueBytes = 80;
-
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kMaxEchoedValueBytes; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-      out += escaped;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > kMaxEchoedValueBytes) out += "...";
-  out += '"';
-  return out;
-}
-
-std::string_view TypeName(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::none:
-      return "nothing";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a floating-point number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-  }
-  return "an unknown type";
-}
-
-// "model.toml:12:1", or "model.toml" where toml++ has no position.
-std::string Position(std::string_view source_name, const toml::source_region& region) {
-  std::string out(source_name);
-  if (region.begin.line > 0) {
-    out += ':' + std::to_string(region.begin.line);
-    if (region.begin.column > 0) out += ':' + std::to_string(region.begin.column);
-  }
-  return out;
-}
-
-// "scale[0].grade" -> "scale.grade", as the table is written in a [[header]].
-std::string HeaderName(std::string_view path) {
-  std::string out;
-  bool in_index = false;
-  for (char c : path) {
-    if (c == '[') in_index = true;
-    if (!in_index) out += c;
-    if (c == ']') in_index = false;
-  }
-  return out;
-}
 
 // A scale, grade or grade_pd name.
 bool IsName(std::string_view text) {
