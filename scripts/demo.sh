@@ -12,12 +12,12 @@ root=$(pwd)
 
 ./scripts/setup.sh >/dev/null
 build_dir=${BUILD_DIR:-build}
-if [ ! -x "$build_dir/gateway/credit-gateway" ] || [ -n "$(find gateway crypto specs config \
-     -newer "$build_dir/gateway/credit-gateway" -type f 2>/dev/null | head -1)" ]; then
-  echo "== building credit-gateway (first run takes a few minutes)"
-  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build_dir" -j"$(nproc)" --target credit-gateway >/dev/null
+if [ ! -x "$build_dir/gateway/credit-gateway" ]; then
+  echo "== building credit-gateway (the first build takes a few minutes)"
 fi
+# Incremental: a no-op when the binary is up to date.
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" --target credit-gateway >/dev/null
 cg="$root/$build_dir/gateway/credit-gateway"
 
 work=$(mktemp -d)
