@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-./scripts/setup.sh >/dev/null
+./scripts/setup.sh
 build_dir=${BUILD_DIR:-build}
 if [ ! -x "$build_dir/gateway/credit-gateway" ]; then
   echo "== building credit-gateway (the first build takes a few minutes)"
