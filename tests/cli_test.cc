@@ -596,8 +596,11 @@ TEST_F(CliKeyRotation, RetiredKeyVerifiesOnlyWithinItsPeriod) {
   EXPECT_TRUE(IsValid(Verify({after, "--trust", trust_b})));
   EXPECT_TRUE(IsInvalid(Verify({after, "--trust", trust_a}), "UNKNOWN_KEY"));
 
-  // Signed now by the retired key (from the saved copy): outside its period.
-  const std::string late = Attest(saved_key, "late.json");
+  // Signed by the retired key (from the saved copy) after its period: the old key is
+  // valid to the end of the rotation's second, so sign a few seconds later.
+  const std::string later = FormatRfc3339(std::chrono::floor<std::chrono::seconds>(Clock::now()) +
+                                          std::chrono::seconds(5));
+  const std::string late = Attest(saved_key, "late.json", {"--at", later});
   const ProcessResult r = Verify({late, "--trust", trust_b});
   EXPECT_TRUE(IsInvalid(r, "KEY_NOT_VALID_AT_ISSUE"));
   EXPECT_THAT(r.stdout_text, HasSubstr(old_key_id));
