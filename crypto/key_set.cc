@@ -240,6 +240,16 @@ StatusOr<KeySet> KeySet::Create(std::string_view node_id, std::string_view side,
   return set;
 }
 
+StatusOr<bool> KeySet::IsSealed(const std::string& path) {
+  CG_ASSIGN_OR_RETURN(cg::v1::KeySetFile file, ParseKeySetFile(path));
+  for (const auto& entry : file.keys()) {
+    if (entry.published().state() == cg::v1::KEY_STATE_ACTIVE) {
+      return entry.secret().plaintext_seed().empty();
+    }
+  }
+  return true;
+}
+
 StatusOr<cg::v1::KeySetFile> KeySet::LoadPublic(const std::string& path) {
   CG_ASSIGN_OR_RETURN(cg::v1::KeySetFile file, ParseKeySetFile(path));
   for (auto& entry : *file.mutable_keys()) entry.clear_secret();

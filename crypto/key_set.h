@@ -57,6 +57,10 @@ class KeySet {
   static StatusOr<KeySet> Load(const std::string& path, std::string_view passphrase,
                                const KeySetLoadOptions& options = {});
 
+  // Whether the active key's secret is sealed with a passphrase (false: a plaintext
+  // test key). Errors as LoadPublic.
+  static StatusOr<bool> IsSealed(const std::string& path);
+
   // Reads only the public part (no passphrase needed): for `key export`.
   static StatusOr<cg::v1::KeySetFile> LoadPublic(const std::string& path);
 

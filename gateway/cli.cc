@@ -30,7 +30,15 @@ StatusOr<std::string> ReadKeyPassphrase(const KeyOptions& options) {
     source.env_var = options.passphrase_env;
   }
   auto passphrase = crypto::ReadPassphrase(source);
-  if (!passphrase.ok() && options.plaintext_for_tests) return std::string();
+  if (passphrase.ok()) return passphrase;
+  if (options.plaintext_for_tests) return std::string();
+  // A plaintext test key needs no passphrase but the flag: say that, not "no passphrase".
+  auto sealed = crypto::KeySet::IsSealed(options.key_file);
+  if (sealed.ok() && !*sealed) {
+    return FailedPreconditionError("key file " + options.key_file +
+                                   " is stored unencrypted; plaintext keys are for tests only "
+                                   "(--plaintext-for-tests)");
+  }
   return passphrase;
 }
 

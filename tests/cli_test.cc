@@ -725,6 +725,9 @@ TEST_F(CliKeyFile, PlaintextKeyOnlyWithTheTestsFlag) {
   const Args attest = {
       "attest", "--key", key_file, "--evaluation", kEvaluationFile, "--out", dir_.File("att.json")};
   EXPECT_TRUE(IsError(Cli(attest), "tests only"));
+  // Regression: without any passphrase set the error said the variable was missing,
+  // not that the key is a plaintext test key.
+  EXPECT_TRUE(IsError(Cli(attest, {}), "tests only"));
 
   Args allowed = attest;
   allowed.push_back("--plaintext-for-tests");

@@ -53,6 +53,7 @@ TEST_F(KeySetTest, SavesEncryptedWithOwnerOnlyModeAndLoadsBack) {
   EXPECT_EQ(loaded->active_key().Sign("m"), created.active_key().Sign("m"));
   EXPECT_EQ(loaded->node_id(), "sz-node-1");
   EXPECT_EQ(loaded->side(), "sz");
+  EXPECT_TRUE(*KeySet::IsSealed(path_));
 }
 
 TEST_F(KeySetTest, WrongPassphraseIsUnauthenticated) {
@@ -133,6 +134,7 @@ TEST_F(KeySetTest, PlaintextKeysOnlyWithExplicitPermission) {
   auto loaded = KeySet::Load(path_, "", options);
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->active_key().public_key(), set->active_key().public_key());
+  EXPECT_FALSE(*KeySet::IsSealed(path_));
   // An encrypted key set needs a passphrase.
   EXPECT_EQ(KeySet::Create("n", "sz", "", KdfStrength::kInteractive, now_).status().code(),
             StatusCode::kInvalidArgument);
