@@ -35,7 +35,7 @@ struct BatchOptions {
   mapping::PenetrationParams penetration;
   unsigned threads = 2;
   // Called with a stage name ("grades", "ownership", "graph", "performance",
-  // "evaluate", "store") and progress within it.
+  // "evaluate", "store") and progress within it; never from two threads at once.
   std::function<void(std::string_view stage, uint64_t done, uint64_t total)> progress;
 };
 
@@ -47,7 +47,13 @@ struct BatchSummary {
   std::map<std::string, uint64_t> distribution;  // home-scale grade -> entities
   std::string previous_period;                   // empty when none
   std::vector<GradeTransition> transitions;      // from the previous period
+  // Wall time of each stage: "grades", "ownership", "graph", "performance" (on a
+  // second connection alongside ownership and graph when the store allows it; then
+  // "performance wait" is how long the graph waited for it), "evaluate" (with the
+  // writes of the previous block overlapped) and "store" (waits for the writer, and
+  // the commit).
   std::map<std::string, double> stage_seconds;
+  double wall_seconds = 0;
 };
 
 // kInvalidArgument for a bad period or parameters; kFailedPrecondition when the

@@ -59,15 +59,18 @@ int Evaluate(const EvaluateOptions& o) {
   if (tty) fmt::print(stderr, "\r{}\r", std::string(60, ' '));
   if (!summary.ok()) return ReportError(summary.status());
   const BatchSummary& s = *summary;
-  double total_seconds = 0;
-  for (const auto& [stage, seconds] : s.stage_seconds) total_seconds += seconds;
   fmt::print(
       "evaluated {} entities for {} in {:.1f} s (graph: {} nodes, {} holdings; {} "
       "performance records)\n",
-      s.evaluated, o.period, total_seconds, s.graph_nodes, s.graph_edges, s.performance_records);
-  for (const char* stage : {"grades", "ownership", "graph", "performance", "evaluate", "store"}) {
+      s.evaluated, o.period, s.wall_seconds, s.graph_nodes, s.graph_edges, s.performance_records);
+  const bool parallel = s.stage_seconds.contains("performance wait");
+  for (const char* stage :
+       {"grades", "ownership", "graph", "performance", "performance wait", "evaluate", "store"}) {
     auto it = s.stage_seconds.find(stage);
-    if (it != s.stage_seconds.end()) fmt::print("  {:<12} {:6.1f} s\n", stage, it->second);
+    if (it == s.stage_seconds.end()) continue;
+    const bool alongside = parallel && std::string_view(stage) == "performance";
+    fmt::print("  {:<16} {:6.1f} s{}\n", stage, it->second,
+               alongside ? "  (alongside ownership and graph)" : "");
   }
   fmt::print("grade distribution ({}):\n", options.scales.front().name());
   for (const auto& band : options.scales.front().bands()) {

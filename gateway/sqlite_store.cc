@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <tuple>
 #include <vector>
 
@@ -254,11 +255,61 @@ WHERE (counterparty_jurisdiction, kind, due_date, settled_date, amount, currency
           excluded.settled_date, excluded.amount, excluded.currency, excluded.status)
 )sql";
 
+// The rows of one chunk of a load. Slots are reused from chunk to chunk, so copying
+// a row in reuses its strings' memory instead of allocating it again.
+template <typename Record>
+struct Chunk {
+  std::vector<Record> rows;
+  size_t size = 0;
+  void Add(const Record& r) {
+    if (size < rows.size()) {
+      rows[size] = r;
+    } else {
+      rows.push_back(r);
+    }
+    ++size;
+  }
+};
+
+// A row's place in key order: the first 16 bytes of its first key column, big-endian
+// and zero-padded (so they order as the text does), and its position in the chunk.
+// Most comparisons are settled by the integers without touching the rows.
+struct SortKey {
+  uint64_t head0, head1;
+  uint32_t index;
+};
+
+uint64_t BigEndianBytes(std::string_view s, size_t from) {
+  uint64_t v = 0;
+  for (size_t i = from; i < from + 8; ++i) {
+    v = (v << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+  }
+  return v;
+}
+
+// Orders the chunk's rows by key(row), a tuple of its key columns; rows with the
+// same key stay in file order, so the later one is written last and wins.
+template <typename Record, typename Key>
+void SortChunk(const Chunk<Record>& chunk, Key key, std::vector<SortKey>& order) {
+  order.resize(chunk.size);
+  for (uint32_t i = 0; i < chunk.size; ++i) {
+    const std::string_view first = std::get<0>(key(chunk.rows[i]));
+    order[i] = {BigEndianBytes(first, 0), BigEndianBytes(first, 8), i};
+  }
+  std::sort(order.begin(), order.end(), [&](const SortKey& a, const SortKey& b) {
+    if (a.head0 != b.head0) return a.head0 < b.head0;
+    if (a.head1 != b.head1) return a.head1 < b.head1;
+    const auto c = key(chunk.rows[a.index]) <=> key(chunk.rows[b.index]);
+    return c != 0 ? c < 0 : a.index < b.index;
+  });
+}
+
 class SqliteFeedLoad : public FeedLoad {
  public:
   SqliteFeedLoad(sqlite3* db, mapping::FeedKind kind) : db_(db), kind_(kind) {}
 
   ~SqliteFeedLoad() override {
+    (void)WaitForWriter();  // the writer uses the connection: it must stop first
     if (open_) (void)Exec(db_, "ROLLBACK", "rollback");
   }
 
@@ -300,7 +351,8 @@ class SqliteFeedLoad : public FeedLoad {
 
   StatusOr<LoadCounts> Commit(const Source& source) override {
     if (!open_) return FailedPreconditionError("the load is already committed");
-    CG_RETURN_IF_ERROR(Flush());
+    CG_RETURN_IF_ERROR(WaitForWriter());
+    CG_RETURN_IF_ERROR(WriteChunk(grades_, holdings_, performance_));
     Statement record;
     CG_RETURN_IF_ERROR(record.Prepare(
         db_,
@@ -327,31 +379,48 @@ class SqliteFeedLoad : public FeedLoad {
   static constexpr size_t kChunkRows = 1 << 18;
 
   template <typename Record>
-  Status Buffer(std::vector<Record>& buffer, const Record& r, mapping::FeedKind kind) {
+  Status Buffer(Chunk<Record>& chunk, const Record& r, mapping::FeedKind kind) {
     if (kind_ != kind) return WrongFeed();
-    buffer.push_back(r);
-    return buffer.size() >= kChunkRows ? Flush() : OkStatus();
+    chunk.Add(r);
+    return chunk.size >= kChunkRows ? HandOff() : OkStatus();
   }
 
-  // Writes the buffered rows sorted by key; among rows with the same key the later
-  // one in the file is written last, and so wins, as without buffering.
-  Status Flush() {
-    auto write = [this](auto& buffer, auto key) -> Status {
-      // Sort positions, not the records: moving a record moves several strings.
-      order_.resize(buffer.size());
-      for (uint32_t i = 0; i < order_.size(); ++i) order_[i] = i;
-      std::stable_sort(order_.begin(), order_.end(),
-                       [&](uint32_t a, uint32_t b) { return key(buffer[a]) < key(buffer[b]); });
-      for (uint32_t i : order_) CG_RETURN_IF_ERROR(Write(buffer[i]));
-      buffer.clear();
+  // A full chunk goes to a writer thread, which sorts and writes it while the caller
+  // reads and checks the next one: the two halves of a load take about the same
+  // time, so on two cores this nearly halves it. At most one chunk is being written.
+  Status HandOff() {
+    CG_RETURN_IF_ERROR(WaitForWriter());
+    std::swap(grades_, writing_grades_);
+    std::swap(holdings_, writing_holdings_);
+    std::swap(performance_, writing_performance_);
+    writer_ = std::async(std::launch::async, [this] {
+      return WriteChunk(writing_grades_, writing_holdings_, writing_performance_);
+    });
+    return OkStatus();
+  }
+
+  // The writer's result; OK when there is none running.
+  Status WaitForWriter() {
+    if (!writer_.valid()) return OkStatus();
+    return writer_.get();
+  }
+
+  // Writes the rows sorted by key, and empties the chunks.
+  Status WriteChunk(Chunk<mapping::SzGradeRecord>& grades,
+                    Chunk<mapping::OwnershipRecord>& holdings,
+                    Chunk<mapping::PerformanceRecord>& performance) {
+    auto write = [this](auto& chunk, auto key) -> Status {
+      SortChunk(chunk, key, order_);
+      for (const SortKey& k : order_) CG_RETURN_IF_ERROR(Write(chunk.rows[k.index]));
+      chunk.size = 0;
       return OkStatus();
     };
     CG_RETURN_IF_ERROR(write(
-        grades_, [](const mapping::SzGradeRecord& r) { return std::tie(r.entity_id, r.period); }));
-    CG_RETURN_IF_ERROR(write(holdings_, [](const mapping::OwnershipRecord& r) {
+        grades, [](const mapping::SzGradeRecord& r) { return std::tie(r.entity_id, r.period); }));
+    CG_RETURN_IF_ERROR(write(holdings, [](const mapping::OwnershipRecord& r) {
       return std::tie(r.holder_id, r.owned_id, r.as_of);
     }));
-    return write(performance_, [](const mapping::PerformanceRecord& r) {
+    return write(performance, [](const mapping::PerformanceRecord& r) {
       return std::tie(r.subject_id, r.record_id);
     });
   }
@@ -412,10 +481,16 @@ class SqliteFeedLoad : public FeedLoad {
   bool open_ = false;
   Statement upsert_;
   LoadCounts counts_;
-  std::vector<mapping::SzGradeRecord> grades_;
-  std::vector<mapping::OwnershipRecord> holdings_;
-  std::vector<mapping::PerformanceRecord> performance_;
-  std::vector<uint32_t> order_;
+  Chunk<mapping::SzGradeRecord> grades_;
+  Chunk<mapping::OwnershipRecord> holdings_;
+  Chunk<mapping::PerformanceRecord> performance_;
+  // The chunk the writer thread owns while writer_ runs (with order_, upsert_ and
+  // counts_); the caller's thread touches them only after WaitForWriter().
+  Chunk<mapping::SzGradeRecord> writing_grades_;
+  Chunk<mapping::OwnershipRecord> writing_holdings_;
+  Chunk<mapping::PerformanceRecord> writing_performance_;
+  std::vector<SortKey> order_;
+  std::future<Status> writer_;
 };
 
 class SqliteEvaluationLoad : public EvaluationLoad {
@@ -459,14 +534,21 @@ class SqliteEvaluationLoad : public EvaluationLoad {
 
 class SqliteStore : public Store {
  public:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  SqliteStore(sqlite3* db, std::string url, bool in_memory)
+      : db_(db), url_(std::move(url)), in_memory_(in_memory) {}
   ~SqliteStore() override { sqlite3_close_v2(db_); }
 
-  Status Initialise(bool in_memory) {
+  Status Initialise() {
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     sqlite3_extended_result_codes(db_, 1);
-    if (!in_memory) {
+    if (!in_memory_) {
+      // A new database gets 16 KiB pages: a batch scan reads a quarter as many pages
+      // (each a system call) as with the 4 KiB default. Ignored for an existing one.
+      CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA page_size = 16384", "set the page size"));
       CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode = WAL", "enable WAL"));
+      // Reads through a memory map, without a copy per page (up to SQLite's
+      // compiled-in limit, 2 GiB in Debian's build).
+      CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA mmap_size = 68719476736", "map the database"));
     }
     // NORMAL in WAL mode: a commit survives a process crash (kill -9); only a power
     // loss can lose the last commits, never corrupt the database.
@@ -481,6 +563,11 @@ class SqliteStore : public Store {
     auto load = std::make_unique<SqliteFeedLoad>(db_, kind);
     CG_RETURN_IF_ERROR(load->Begin());
     return std::unique_ptr<FeedLoad>(std::move(load));
+  }
+
+  StatusOr<std::unique_ptr<Store>> OpenAnother() override {
+    if (in_memory_) return UnimplementedError("a private in-memory store has one connection");
+    return Store::Open(url_);
   }
 
   StatusOr<uint64_t> CountRows(mapping::FeedKind kind) override {
@@ -554,13 +641,23 @@ class SqliteStore : public Store {
     }
   }
 
-  Status ScanPerformance(const RowVisitor<mapping::PerformanceRecord>& visit) override {
+  Status ScanPerformance(
+      const RowVisitor<std::span<const mapping::PerformanceRecord>>& visit) override {
     Statement scan;
     CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT * FROM performance"));  // key order
-    mapping::PerformanceRecord r;
+    // The group's slots are reused from subject to subject, so reading a row rarely
+    // allocates.
+    std::vector<mapping::PerformanceRecord> group;
+    size_t size = 0;
     while (true) {
       CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan performance"));
+      if (!row || (size > 0 && group[0].subject_id != scan.ColumnText(0))) {
+        if (size > 0) CG_RETURN_IF_ERROR(visit(std::span(group.data(), size)));
+        size = 0;
+      }
       if (!row) return OkStatus();
+      if (size == group.size()) group.emplace_back();
+      mapping::PerformanceRecord& r = group[size++];
       r.subject_id = scan.ColumnText(0);
       r.record_id = scan.ColumnText(1);
       r.counterparty_jurisdiction = scan.ColumnText(2);
@@ -570,7 +667,6 @@ class SqliteStore : public Store {
       r.amount = scan.ColumnReal(6);
       r.currency = scan.ColumnText(7);
       r.status = static_cast<mapping::PerformanceStatus>(scan.ColumnInt(8));
-      CG_RETURN_IF_ERROR(visit(r));
     }
   }
 
@@ -670,6 +766,8 @@ class SqliteStore : public Store {
   }
 
   sqlite3* db_;
+  std::string url_;
+  bool in_memory_;
   int version_ = 0;
 };
 
@@ -694,8 +792,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url) {
     sqlite3_close_v2(db);
     return UnavailableError(status.message());
   }
-  auto store = std::make_unique<SqliteStore>(db);
-  Status ready = store->Initialise(in_memory);
+  auto store = std::make_unique<SqliteStore>(db, url, in_memory);
+  Status ready = store->Initialise();
   if (!ready.ok()) return ready.WithContext("store " + path);
   return std::unique_ptr<Store>(std::move(store));
 }

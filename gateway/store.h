@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -96,8 +97,10 @@ class Store {
   // `as_of_max`, by holder id. For walking up one entity's ownership (explain).
   virtual Status ScanHoldersOf(std::string_view owned_id, std::string_view as_of_max,
                                const RowVisitor<mapping::OwnershipRecord>& visit) = 0;
-  // Every performance record, grouped by subject (ordered by subject_id, record_id).
-  virtual Status ScanPerformance(const RowVisitor<mapping::PerformanceRecord>& visit) = 0;
+  // Every performance record, a subject's records at a time (subjects in id order,
+  // each subject's records by record_id). The span is valid during the call only.
+  virtual Status ScanPerformance(
+      const RowVisitor<std::span<const mapping::PerformanceRecord>>& visit) = 0;
   // Every hk-bureau record (one per entity, the latest loaded), by entity_id.
   virtual Status ScanHkBureau(const RowVisitor<mapping::HkBureauRecord>& visit) = 0;
 
@@ -111,6 +114,11 @@ class Store {
   virtual StatusOr<std::string> PreviousEvaluatedPeriod(std::string_view period) = 0;
   virtual StatusOr<std::vector<GradeTransition>> CompareGrades(std::string_view period,
                                                                std::string_view previous) = 0;
+
+  // Another connection to the same store, for reading in parallel with this one
+  // (the batch evaluation scans two tables at once). kUnimplemented for a store
+  // that cannot be shared, such as a private in-memory database.
+  virtual StatusOr<std::unique_ptr<Store>> OpenAnother() = 0;
 
   // How many rows a feed's table holds.
   virtual StatusOr<uint64_t> CountRows(mapping::FeedKind kind) = 0;
