@@ -209,8 +209,8 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   auto scan_performance = [&, graded_ids = ids](Store& reader) -> Status {
     std::string line;
     uint64_t rows = 0;
-    CG_RETURN_IF_ERROR(reader.ScanPerformance(
-        [&](std::span<const mapping::PerformanceRecord> records) -> Status {
+    CG_RETURN_IF_ERROR(
+        reader.ScanPerformance([&](std::span<const mapping::PerformanceRecord> records) -> Status {
           if (rows / 1048576 != (rows + records.size()) / 1048576) {
             progress("performance", rows + records.size(), 0);
           }
@@ -525,6 +525,11 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   // the commit.
   summary.stage_seconds["store"] = store_wait_seconds + commit_seconds;
   summary.stage_seconds["evaluate"] = evaluate_and_store - summary.stage_seconds["store"];
+  // Attestations of a grade the subject no longer has are superseded.
+  const int64_t now_seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  CG_ASSIGN_OR_RETURN(summary.superseded_attestations, store.SupersedeChangedGrades(now_seconds));
   CG_ASSIGN_OR_RETURN(summary.previous_period, store.PreviousEvaluatedPeriod(o.period));
   if (!summary.previous_period.empty()) {
     CG_ASSIGN_OR_RETURN(summary.transitions,

@@ -47,6 +47,8 @@ struct BatchSummary {
   std::map<std::string, uint64_t> distribution;  // home-scale grade -> entities
   std::string previous_period;                   // empty when none
   std::vector<GradeTransition> transitions;      // from the previous period
+  // Active attestations whose grade the new evaluations changed, now superseded.
+  uint64_t superseded_attestations = 0;
   // Wall time of each stage: "grades", "ownership", "graph", "performance" (on a
   // second connection alongside ownership and graph when the store allows it; then
   // "performance wait" is how long the graph waited for it), "evaluate" (with the

@@ -79,6 +79,10 @@ int Evaluate(const EvaluateOptions& o) {
     fmt::print("  {:<3} {:>10}  {:5.1f}%\n", band.grade, n,
                s.evaluated ? 100.0 * n / s.evaluated : 0);
   }
+  if (s.superseded_attestations > 0) {
+    fmt::print("{} active attestations superseded: their subjects' grades changed\n",
+               s.superseded_attestations);
+  }
   if (s.previous_period.empty()) {
     fmt::print("no earlier period evaluated: nothing to compare\n");
   } else {

@@ -91,7 +91,35 @@ CREATE TABLE hk_bureau (
   record BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 4: the attestations and recognitions the node issued, with their state (the
+    // status list is made from it). Times are Unix seconds; the envelope is binary.
+    R"sql(
+CREATE TABLE attestations (
+  attestation_id TEXT NOT NULL UNIQUE,
+  status_index INTEGER NOT NULL UNIQUE,
+  recognition INTEGER NOT NULL,
+  subject_id TEXT NOT NULL,
+  period TEXT NOT NULL,
+  grade TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  valid_until INTEGER NOT NULL,
+  audience TEXT NOT NULL,
+  recognizes TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  changed_at INTEGER NOT NULL,
+  superseded_by TEXT NOT NULL,
+  envelope BLOB NOT NULL
+);
+CREATE INDEX attestations_by_subject ON attestations (subject_id, issued_at);
+CREATE INDEX attestations_inactive ON attestations (status_index) WHERE state <> 1;
+CREATE INDEX attestations_active ON attestations (subject_id) WHERE state = 1;
+)sql",
 };
+
+constexpr const char* kAttestationColumns =
+    "attestation_id, recognition, subject_id, period, grade, issued_at, valid_until, audience, "
+    "status_index, recognizes, state, reason, changed_at, superseded_by";
 
 constexpr int kBusyTimeoutMs = 10000;
 
@@ -565,6 +593,149 @@ class SqliteStore : public Store {
     return std::unique_ptr<FeedLoad>(std::move(load));
   }
 
+  Status PutAttestations(std::span<const StoredAttestation> batch) override {
+    // Synced at commit: the caller hands these out as soon as this returns. One
+    // sync per batch, so a server that gathers concurrent requests into a batch
+    // (group commit) pays it once for all of them.
+    CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous = FULL", "configure"));
+    Status stored = [&]() -> Status {
+      CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin attestations"));
+      if (!insert_attestation_) {
+        insert_attestation_ = std::make_unique<Statement>();
+        CG_RETURN_IF_ERROR(insert_attestation_->Prepare(
+            db_, "INSERT INTO attestations (" + std::string(kAttestationColumns) +
+                     ", envelope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                     "?13, ?14, ?15)"));
+      }
+      Statement& insert = *insert_attestation_;
+      for (const StoredAttestation& a : batch) {
+        insert.Text(1, a.attestation_id);
+        insert.Int(2, a.recognition);
+        insert.Text(3, a.subject_id);
+        insert.Text(4, a.period);
+        insert.Text(5, a.grade);
+        insert.Int(6, a.issued_at);
+        insert.Int(7, a.valid_until);
+        insert.Text(8, a.audience);
+        insert.Int(9, static_cast<int64_t>(a.status_index));
+        insert.Text(10, a.recognizes);
+        insert.Int(11, static_cast<int>(a.state));
+        insert.Text(12, a.reason);
+        insert.Int(13, a.changed_at);
+        insert.Text(14, a.superseded_by);
+        insert.Blob(15, a.envelope);
+        Status row = insert.Run("store attestation");
+        if (row.code() == StatusCode::kFailedPrecondition) {
+          return AlreadyExistsError("attestation " + a.attestation_id.substr(0, 64) +
+                                    " or its status index " + std::to_string(a.status_index) +
+                                    " is stored already");
+        }
+        CG_RETURN_IF_ERROR(row);
+      }
+      return Exec(db_, "COMMIT", "commit attestations");
+    }();
+    if (!stored.ok() && sqlite3_get_autocommit(db_) == 0) {
+      (void)Exec(db_, "ROLLBACK", "rollback");
+    }
+    (void)Exec(db_, "PRAGMA synchronous = NORMAL", "configure");
+    return stored;
+  }
+
+  StatusOr<StoredAttestation> GetAttestation(std::string_view attestation_id) override {
+    Statement get;
+    CG_RETURN_IF_ERROR(get.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
+                                            ", envelope FROM attestations "
+                                            "WHERE attestation_id = ?1"));
+    get.Text(1, attestation_id);
+    CG_ASSIGN_OR_RETURN(bool row, get.Step("read attestation"));
+    if (!row) {
+      return NotFoundError("no attestation " + std::string(attestation_id.substr(0, 64)));
+    }
+    StoredAttestation a = ReadAttestation(get);
+    a.envelope = get.ColumnBlob(14);
+    return a;
+  }
+
+  StatusOr<std::vector<StoredAttestation>> ListAttestations(std::string_view subject_id,
+                                                            size_t limit) override {
+    Statement list;
+    CG_RETURN_IF_ERROR(list.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
+                                             " FROM attestations WHERE subject_id = ?1 "
+                                             "ORDER BY issued_at DESC, status_index DESC "
+                                             "LIMIT ?2"));
+    list.Text(1, subject_id);
+    list.Int(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+    std::vector<StoredAttestation> out;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, list.Step("list attestations"));
+      if (!row) return out;
+      out.push_back(ReadAttestation(list));
+    }
+  }
+
+  StatusOr<uint64_t> NextStatusIndex() override {
+    Statement get;
+    CG_RETURN_IF_ERROR(get.Prepare(db_, "SELECT coalesce(max(status_index) + 1, 0) "
+                                        "FROM attestations"));
+    CG_ASSIGN_OR_RETURN(bool row, get.Step("read status index"));
+    return row ? static_cast<uint64_t>(get.ColumnInt(0)) : 0;
+  }
+
+  Status ChangeAttestationState(std::string_view attestation_id, AttestationState state,
+                                std::string_view reason, int64_t at) override {
+    if (state == AttestationState::kActive) {
+      return InvalidArgumentError("an attestation cannot be made active again");
+    }
+    Statement change;
+    // Revoking a superseded attestation is allowed (it hardens its state); nothing
+    // leaves REVOKED.
+    CG_RETURN_IF_ERROR(change.Prepare(
+        db_,
+        "UPDATE attestations SET state = ?2, reason = ?3, changed_at = ?4 "
+        "WHERE attestation_id = ?1 AND state <> 3 AND NOT (state = 2 AND ?2 = 2)"));
+    change.Text(1, attestation_id);
+    change.Int(2, static_cast<int>(state));
+    change.Text(3, reason);
+    change.Int(4, at);
+    CG_RETURN_IF_ERROR(change.Run("change attestation state"));
+    if (sqlite3_changes(db_) == 1) return OkStatus();
+    CG_ASSIGN_OR_RETURN(StoredAttestation current, GetAttestation(attestation_id));
+    return FailedPreconditionError("attestation " + current.attestation_id + " is already " +
+                                   (current.state == AttestationState::kRevoked ? "revoked"
+                                                                                : "superseded"));
+  }
+
+  StatusOr<uint64_t> SupersedeChangedGrades(int64_t at) override {
+    // The subject's latest evaluation, by the evaluations' primary key.
+    constexpr const char* kLatest =
+        "(SELECT %s FROM evaluations e WHERE e.entity_id = attestations.subject_id "
+        "ORDER BY e.period DESC LIMIT 1)";
+    char grade[256], period[256];
+    std::snprintf(grade, sizeof grade, kLatest, "e.grade");
+    std::snprintf(period, sizeof period, kLatest, "e.period");
+    Statement supersede;
+    CG_RETURN_IF_ERROR(supersede.Prepare(
+        db_, std::string("UPDATE attestations SET state = 2, changed_at = ?1, reason = "
+                         "'the evaluation of ' || ") +
+                 period + " || ' grades it ' || " + grade +
+                 " WHERE state = 1 AND recognition = 0 AND grade <> " + grade));
+    supersede.Int(1, at);
+    CG_RETURN_IF_ERROR(supersede.Run("supersede attestations"));
+    return static_cast<uint64_t>(sqlite3_changes(db_));
+  }
+
+  Status ScanInactiveAttestations(const RowVisitor<StoredAttestation>& visit) override {
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
+                                             " FROM attestations WHERE state <> 1 "
+                                             "ORDER BY status_index"));
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan attestation states"));
+      if (!row) return OkStatus();
+      CG_RETURN_IF_ERROR(visit(ReadAttestation(scan)));
+    }
+  }
+
   StatusOr<std::unique_ptr<Store>> OpenAnother() override {
     if (in_memory_) return UnimplementedError("a private in-memory store has one connection");
     return Store::Open(url_);
@@ -765,9 +936,30 @@ class SqliteStore : public Store {
     return OkStatus();
   }
 
+  // Reads the columns of kAttestationColumns, in order.
+  static StoredAttestation ReadAttestation(Statement& row) {
+    StoredAttestation a;
+    a.attestation_id = row.ColumnText(0);
+    a.recognition = row.ColumnInt(1) != 0;
+    a.subject_id = row.ColumnText(2);
+    a.period = row.ColumnText(3);
+    a.grade = row.ColumnText(4);
+    a.issued_at = row.ColumnInt(5);
+    a.valid_until = row.ColumnInt(6);
+    a.audience = row.ColumnText(7);
+    a.status_index = static_cast<uint64_t>(row.ColumnInt(8));
+    a.recognizes = row.ColumnText(9);
+    a.state = static_cast<AttestationState>(row.ColumnInt(10));
+    a.reason = row.ColumnText(11);
+    a.changed_at = row.ColumnInt(12);
+    a.superseded_by = row.ColumnText(13);
+    return a;
+  }
+
   sqlite3* db_;
   std::string url_;
   bool in_memory_;
+  std::unique_ptr<Statement> insert_attestation_;
   int version_ = 0;
 };
 

@@ -72,6 +72,28 @@ struct GradeTransition {
 template <typename T>
 using RowVisitor = std::function<Status(const T&)>;
 
+// An attestation's state; the numbers are cg.v1.AttestationState's.
+enum class AttestationState : uint8_t { kActive = 1, kSuperseded = 2, kRevoked = 3 };
+
+// An attestation or recognition the node issued, as the store keeps it.
+struct StoredAttestation {
+  std::string attestation_id;
+  bool recognition = false;
+  std::string subject_id;
+  std::string period;
+  std::string grade;  // the joint grade on the home scale, or the translated grade
+  int64_t issued_at = 0;    // Unix seconds
+  int64_t valid_until = 0;  // Unix seconds
+  std::string audience;
+  uint64_t status_index = 0;
+  std::string recognizes;  // a recognition: the foreign attestation's id
+  AttestationState state = AttestationState::kActive;
+  std::string reason;      // why it is no longer active
+  int64_t changed_at = 0;  // Unix seconds; 0 while active
+  std::string superseded_by;
+  std::string envelope;  // binary cg.v1.Envelope
+};
+
 class Store {
  public:
   // Opens (and migrates) the store at `url`. kInvalidArgument for an unknown URL
@@ -114,6 +136,29 @@ class Store {
   virtual StatusOr<std::string> PreviousEvaluatedPeriod(std::string_view period) = 0;
   virtual StatusOr<std::vector<GradeTransition>> CompareGrades(std::string_view period,
                                                                std::string_view previous) = 0;
+
+  // Attestations. PutAttestations stores a batch in one transaction, synced to disk
+  // before it returns (so a caller may hand them out); all or none. An id or status
+  // index already stored is kAlreadyExists and stores none of the batch.
+  virtual Status PutAttestations(std::span<const StoredAttestation> batch) = 0;
+  // kNotFound when there is none with that id.
+  virtual StatusOr<StoredAttestation> GetAttestation(std::string_view attestation_id) = 0;
+  // A subject's attestations, newest first, at most `limit`, without envelopes.
+  virtual StatusOr<std::vector<StoredAttestation>> ListAttestations(std::string_view subject_id,
+                                                                    size_t limit) = 0;
+  // One more than the largest status index stored; 0 when there is none.
+  virtual StatusOr<uint64_t> NextStatusIndex() = 0;
+  // Marks an attestation superseded or revoked at `at` (Unix seconds) with a reason.
+  // kNotFound for an unknown id; kFailedPrecondition when it is revoked already, or
+  // superseded already and `state` is kSuperseded.
+  virtual Status ChangeAttestationState(std::string_view attestation_id, AttestationState state,
+                                        std::string_view reason, int64_t at) = 0;
+  // Supersedes every active attestation whose subject's latest evaluation grades it
+  // differently from what it attested (a new period, or a re-evaluation after a
+  // credit repair). Returns how many it superseded.
+  virtual StatusOr<uint64_t> SupersedeChangedGrades(int64_t at) = 0;
+  // The attestations no longer active, by status index (for the status list).
+  virtual Status ScanInactiveAttestations(const RowVisitor<StoredAttestation>& visit) = 0;
 
   // Another connection to the same store, for reading in parallel with this one
   // (the batch evaluation scans two tables at once). kUnimplemented for a store

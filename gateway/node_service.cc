@@ -1,0 +1,410 @@
+#include "gateway/node_service.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "crypto/attestation.h"
+#include "crypto/digest.h"
+#include "crypto/dsse.h"
+#include "crypto/verifier.h"
+#include "mapping/identifier.h"
+
+namespace cg::gateway {
+namespace {
+
+int64_t UnixSeconds(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+Clock::time_point FromUnixSeconds(int64_t s) { return Clock::time_point(std::chrono::seconds(s)); }
+
+// Printable ASCII without control characters, at most `max` long.
+Status CheckText(std::string_view field, std::string_view value, size_t max) {
+  if (value.size() > max) {
+    return InvalidArgumentError(std::string(field) + " is longer than " + std::to_string(max) +
+                                " characters");
+  }
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgumentError(std::string(field) + " holds a control character");
+    }
+  }
+  return OkStatus();
+}
+
+// A purpose: 1 to kMaxPurposeLength characters of a-z, 0-9 and '-'.
+Status CheckPurpose(std::string_view purpose) {
+  if (purpose.empty()) return OkStatus();
+  if (purpose.size() > kMaxPurposeLength) {
+    return InvalidArgumentError("purpose is longer than " + std::to_string(kMaxPurposeLength) +
+                                " characters");
+  }
+  for (char c : purpose) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return InvalidArgumentError("purpose may hold only a-z, 0-9 and '-', got '" +
+                                  std::string(purpose) + "'");
+    }
+  }
+  return OkStatus();
+}
+
+// A subject id the node can evaluate: a valid entity id, not a person.
+Status CheckSubject(std::string_view subject_id) {
+  if (subject_id.empty()) return InvalidArgumentError("subject id is missing");
+  auto id = mapping::ParseEntityId(subject_id);
+  if (!id.ok()) return InvalidArgumentError("subject id: " + id.status().message());
+  if (id->is_person()) return InvalidArgumentError("subject id names a person, not an entity");
+  return OkStatus();
+}
+
+// A pool of store connections, each used by one thread at a time.
+class StorePool {
+ public:
+  class Lease {
+   public:
+    Lease(StorePool& pool, std::unique_ptr<Store> store) : pool_(pool), store_(std::move(store)) {}
+    Lease(Lease&&) = default;
+    ~Lease() {
+      if (store_) pool_.Return(std::move(store_));
+    }
+    Store* operator->() { return store_.get(); }
+    Store& operator*() { return *store_; }
+
+   private:
+    StorePool& pool_;
+    std::unique_ptr<Store> store_;
+  };
+
+  void Add(std::unique_ptr<Store> store) {
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(store));
+  }
+  Lease Take() {
+    std::unique_lock lock(mu_);
+    available_.wait(lock, [&] { return !free_.empty(); });
+    auto store = std::move(free_.back());
+    free_.pop_back();
+    return Lease(*this, std::move(store));
+  }
+
+ private:
+  void Return(std::unique_ptr<Store> store) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(std::move(store));
+    }
+    available_.notify_one();
+  }
+  std::mutex mu_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<Store>> free_;
+};
+
+// The writer: callers hand it attestations and wait; it stores whatever has
+// gathered in one synced transaction, then wakes them all.
+class AttestationLedger {
+ public:
+  explicit AttestationLedger(StorePool& pool) : pool_(pool), thread_([this] { Run(); }) {}
+  ~AttestationLedger() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+  // Blocks until `a` is durably stored, or storing it failed.
+  Status Commit(const StoredAttestation& a) {
+    std::promise<Status> done;
+    std::future<Status> result = done.get_future();
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return UnavailableError("the node is shutting down");
+      queue_.push_back({&a, std::move(done)});
+    }
+    wake_.notify_one();
+    return result.get();
+  }
+
+ private:
+  struct Pending {
+    const StoredAttestation* attestation;
+    std::promise<Status> done;
+  };
+
+  void Run() {
+    std::vector<Pending> batch;
+    std::vector<StoredAttestation> rows;
+    while (true) {
+      {
+        std::unique_lock lock(mu_);
+        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, nothing left
+        const size_t n = std::min(queue_.size(), kMaxGroupCommit);
+        std::move(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n),
+                  std::back_inserter(batch));
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+      }
+      rows.clear();
+      for (const Pending& p : batch) rows.push_back(*p.attestation);
+      Status stored;
+      {
+        auto store = pool_.Take();
+        stored = store->PutAttestations(rows);
+      }
+      for (Pending& p : batch) p.done.set_value(stored);
+      batch.clear();
+    }
+  }
+
+  StorePool& pool_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::vector<Pending> queue_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts running in the constructor
+};
+
+}  // namespace
+
+class NodeService::Impl {
+ public:
+  Impl(crypto::KeySet keys, crypto::TrustList trust, NodeServiceOptions options)
+      : keys_(std::move(keys)), trust_(std::move(trust)), options_(std::move(options)) {}
+
+  crypto::KeySet keys_;
+  crypto::TrustList trust_;
+  NodeServiceOptions options_;
+  StorePool pool_;
+  std::unique_ptr<AttestationLedger> ledger_;
+  std::atomic<uint64_t> next_status_index_{0};
+  std::atomic<uint64_t> issued_{0};
+  std::atomic<uint64_t> verification_failures_{0};
+
+  Clock::time_point Now() const { return std::chrono::floor<std::chrono::seconds>(options_.now()); }
+
+  bool ConsentRequired(std::string_view purpose) const {
+    const auto& list = options_.consent_required_purposes;
+    return std::find(list.begin(), list.end(), purpose) != list.end();
+  }
+
+  StatusOr<cg::v1::Envelope> SignedStatusList() {
+    cg::v1::StatusList list;
+    list.set_version(1);
+    list.mutable_issuer()->set_node_id(keys_.node_id());
+    list.mutable_issuer()->set_side(keys_.side());
+    *list.mutable_issued_at() = ToProtoTimestamp(Now());
+    // Read the next index first: every index below it was reserved before the scan,
+    // so an attestation the scan misses was still active when the list was made.
+    list.set_next_index(next_status_index_.load());
+    auto store = pool_.Take();
+    CG_RETURN_IF_ERROR(store->ScanInactiveAttestations([&](const StoredAttestation& a) {
+      if (a.status_index >= list.next_index()) return OkStatus();
+      auto* entry = list.add_entries();
+      entry->set_index(a.status_index);
+      entry->set_attestation_id(a.attestation_id);
+      entry->set_state(static_cast<cg::v1::AttestationState>(a.state));
+      entry->set_reason(a.reason);
+      *entry->mutable_changed_at() = ToProtoTimestamp(FromUnixSeconds(a.changed_at));
+      entry->set_superseded_by(a.superseded_by);
+      return OkStatus();
+    }));
+    return crypto::SignStatusList(std::move(list), keys_.active_key());
+  }
+
+  Status ChangeState(std::string_view id, AttestationState state, std::string_view reason) {
+    if (id.empty() || id.size() > 64) return InvalidArgumentError("malformed attestation id");
+    if (reason.empty()) return InvalidArgumentError("reason is missing");
+    CG_RETURN_IF_ERROR(CheckText("reason", reason, kMaxReasonLength));
+    auto store = pool_.Take();
+    return store->ChangeAttestationState(id, state, reason, UnixSeconds(Now()));
+  }
+};
+
+NodeService::NodeService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+NodeService::~NodeService() {
+  // The ledger's thread uses the pool: stop it first.
+  if (impl_) impl_->ledger_.reset();
+}
+
+StatusOr<std::unique_ptr<NodeService>> NodeService::Create(crypto::KeySet keys,
+                                                           crypto::TrustList trust,
+                                                           std::unique_ptr<Store> store,
+                                                           NodeServiceOptions options) {
+  if (!store) return InvalidArgumentError("no store");
+  if (options.validity <= std::chrono::seconds(0)) {
+    return InvalidArgumentError("attestation validity must be positive");
+  }
+  if (!trust.HasIssuer(keys.node_id())) {
+    CG_RETURN_IF_ERROR(trust.Add(keys.PublicKeys()));
+  }
+  const unsigned readers = std::max(1u, options.readers);
+  auto impl = std::make_unique<Impl>(std::move(keys), std::move(trust), std::move(options));
+  CG_ASSIGN_OR_RETURN(uint64_t next, store->NextStatusIndex());
+  impl->next_status_index_ = next;
+  for (unsigned i = 1; i < readers; ++i) {
+    auto another = store->OpenAnother();
+    if (another.status().code() == StatusCode::kUnimplemented) break;  // one connection
+    if (!another.ok()) return another.status();
+    impl->pool_.Add(std::move(*another));
+  }
+  impl->pool_.Add(std::move(store));
+  impl->ledger_ = std::make_unique<AttestationLedger>(impl->pool_);
+  return std::unique_ptr<NodeService>(new NodeService(std::move(impl)));
+}
+
+const std::string& NodeService::node_id() const { return impl_->keys_.node_id(); }
+const std::string& NodeService::side() const { return impl_->keys_.side(); }
+
+Status NodeService::Ready() {
+  auto store = impl_->pool_.Take();
+  auto next = store->NextStatusIndex();
+  if (!next.ok()) return UnavailableError("the store does not answer: " + next.status().message());
+  if (impl_->keys_.active_key().public_key().empty()) {
+    return UnavailableError("no signing key is loaded");
+  }
+  return OkStatus();
+}
+
+StatusOr<cg::v1::Evaluation> NodeService::CurrentEvaluation(std::string_view subject_id) {
+  CG_RETURN_IF_ERROR(CheckSubject(subject_id));
+  StatusOr<StoredEvaluation> stored = NotFoundError("");
+  {
+    auto store = impl_->pool_.Take();
+    stored = store->GetEvaluation(subject_id, "");
+  }
+  if (!stored.ok()) return stored.status();
+  cg::v1::Evaluation evaluation;
+  if (!evaluation.ParseFromString(stored->evaluation)) {
+    return DataLossError("the stored evaluation of " + std::string(subject_id) + " cannot be read");
+  }
+  return evaluation;
+}
+
+StatusOr<cg::v1::IssueResponse> NodeService::Issue(const cg::v1::IssueRequest& request) {
+  CG_RETURN_IF_ERROR(CheckSubject(request.subject_id()));
+  CG_RETURN_IF_ERROR(CheckText("audience", request.audience(), kMaxAudienceLength));
+  CG_RETURN_IF_ERROR(CheckText("nonce", request.nonce(), kMaxNonceLength));
+  CG_RETURN_IF_ERROR(CheckText("consent_ref", request.consent_ref(), kMaxConsentRefLength));
+  CG_RETURN_IF_ERROR(
+      CheckText("requesting_party", request.requesting_party(), kMaxRequestingPartyLength));
+  CG_RETURN_IF_ERROR(CheckPurpose(request.purpose()));
+  if (request.consent_ref().empty() && impl_->ConsentRequired(request.purpose())) {
+    return FailedPreconditionError("consent required: the purpose '" + request.purpose() +
+                                   "' needs a consent reference (consent_ref)");
+  }
+  CG_ASSIGN_OR_RETURN(cg::v1::Evaluation evaluation, CurrentEvaluation(request.subject_id()));
+
+  const Clock::time_point now = impl_->Now();
+  cg::v1::Attestation attestation;
+  attestation.set_kind(cg::v1::ATTESTATION_KIND_ATTESTATION);
+  attestation.set_attestation_id(crypto::NewAttestationId());
+  attestation.mutable_issuer()->set_node_id(impl_->keys_.node_id());
+  attestation.mutable_issuer()->set_side(impl_->keys_.side());
+  *attestation.mutable_issued_at() = ToProtoTimestamp(now);
+  *attestation.mutable_valid_until() = ToProtoTimestamp(now + impl_->options_.validity);
+  attestation.set_audience(request.audience());
+  attestation.set_nonce(request.nonce());
+  attestation.set_consent_ref(request.consent_ref());
+  attestation.set_purpose(request.purpose());
+  attestation.set_requesting_party(request.requesting_party());
+  attestation.set_status_index(impl_->next_status_index_.fetch_add(1));
+
+  StoredAttestation stored;
+  stored.attestation_id = attestation.attestation_id();
+  stored.subject_id = evaluation.subject().id();
+  stored.period = evaluation.period();
+  stored.grade = evaluation.joint_grade().grade();
+  stored.issued_at = UnixSeconds(now);
+  stored.valid_until = UnixSeconds(now + impl_->options_.validity);
+  stored.audience = request.audience();
+  stored.status_index = attestation.status_index();
+  *attestation.mutable_evaluation() = std::move(evaluation);
+
+  CG_ASSIGN_OR_RETURN(cg::v1::Envelope envelope,
+                      crypto::SignAttestation(std::move(attestation), impl_->keys_.active_key()));
+  stored.envelope = envelope.SerializeAsString();
+  CG_RETURN_IF_ERROR(impl_->ledger_->Commit(stored));
+  impl_->issued_.fetch_add(1, std::memory_order_relaxed);
+
+  cg::v1::IssueResponse response;
+  response.set_attestation_id(stored.attestation_id);
+  *response.mutable_envelope() = std::move(envelope);
+  return response;
+}
+
+StatusOr<StoredAttestation> NodeService::GetAttestation(std::string_view attestation_id) {
+  if (attestation_id.empty() || attestation_id.size() > 64) {
+    return InvalidArgumentError("malformed attestation id");
+  }
+  auto store = impl_->pool_.Take();
+  return store->GetAttestation(attestation_id);
+}
+
+StatusOr<std::vector<StoredAttestation>> NodeService::ListAttestations(
+    std::string_view subject_id) {
+  CG_RETURN_IF_ERROR(CheckSubject(subject_id));
+  auto store = impl_->pool_.Take();
+  return store->ListAttestations(subject_id, kMaxListedAttestations);
+}
+
+StatusOr<cg::v1::VerificationReport> NodeService::Verify(const cg::v1::VerifyRequest& request) {
+  if (!request.has_envelope()) return InvalidArgumentError("envelope is missing");
+  crypto::AttestationVerifier verifier(impl_->trust_);
+  // This node's own status, as it stands now.
+  CG_ASSIGN_OR_RETURN(cg::v1::Envelope own_status, impl_->SignedStatusList());
+  CG_RETURN_IF_ERROR(verifier.AddStatusList(own_status));
+  crypto::VerifyOptions options;
+  options.now = impl_->options_.now();
+  if (!request.audience().empty()) options.expected_audience = request.audience();
+  if (!request.nonce().empty()) options.expected_nonce = request.nonce();
+  cg::v1::VerificationReport report;
+  if (request.has_attestation()) {
+    report = crypto::ToReport(
+        verifier.VerifyRecognition(request.envelope(), request.attestation(), options));
+  } else {
+    report = crypto::ToReport(verifier.Verify(request.envelope(), options));
+  }
+  if (!report.valid()) impl_->verification_failures_.fetch_add(1, std::memory_order_relaxed);
+  return report;
+}
+
+Status NodeService::Revoke(std::string_view attestation_id, std::string_view reason) {
+  return impl_->ChangeState(attestation_id, AttestationState::kRevoked, reason);
+}
+
+Status NodeService::Supersede(std::string_view attestation_id, std::string_view reason) {
+  return impl_->ChangeState(attestation_id, AttestationState::kSuperseded, reason);
+}
+
+StatusOr<cg::v1::Envelope> NodeService::StatusList() { return impl_->SignedStatusList(); }
+
+cg::v1::IssuerKeys NodeService::PublicKeys() const { return impl_->keys_.PublicKeys(); }
+
+uint64_t NodeService::attestations_issued() const { return impl_->issued_.load(); }
+uint64_t NodeService::verification_failures() const { return impl_->verification_failures_.load(); }
+
+cg::v1::AttestationRecord ToRecord(const StoredAttestation& a) {
+  cg::v1::AttestationRecord r;
+  r.set_attestation_id(a.attestation_id);
+  r.set_kind(a.recognition ? cg::v1::ATTESTATION_KIND_RECOGNITION
+                           : cg::v1::ATTESTATION_KIND_ATTESTATION);
+  r.set_subject_id(a.subject_id);
+  r.set_period(a.period);
+  r.set_grade(a.grade);
+  *r.mutable_issued_at() = ToProtoTimestamp(FromUnixSeconds(a.issued_at));
+  *r.mutable_valid_until() = ToProtoTimestamp(FromUnixSeconds(a.valid_until));
+  r.set_audience(a.audience);
+  r.set_status_index(a.status_index);
+  r.set_state(static_cast<cg::v1::AttestationState>(a.state));
+  r.set_reason(a.reason);
+  r.set_superseded_by(a.superseded_by);
+  return r;
+}
+
+}  // namespace cg::gateway

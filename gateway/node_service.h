@@ -1,0 +1,111 @@
+// What a node does for its callers, without HTTP: look up evaluations, issue
+// attestations (durable before they are returned), list and fetch them, verify
+// envelopes, supersede and revoke, publish the status list and the node's keys.
+// The API layer (gateway/api.h) authorises callers and maps these results onto
+// HTTP; this layer checks every input it is given.
+//
+// Thread-safe: the service holds a pool of store connections and one writer thread
+// that gathers concurrent issuances into one transaction (group commit).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/key_set.h"
+#include "crypto/trust_list.h"
+#include "gateway/store.h"
+#include "proto/api.pb.h"
+#include "proto/attestation.pb.h"
+#include "proto/keys.pb.h"
+#include "specs/status.h"
+#include "specs/timestamps.h"
+
+namespace cg::gateway {
+
+// Limits of the inputs the service accepts: the one place each is set.
+inline constexpr size_t kMaxAudienceLength = 200;
+inline constexpr size_t kMaxNonceLength = 128;
+inline constexpr size_t kMaxConsentRefLength = 128;
+inline constexpr size_t kMaxPurposeLength = 64;
+inline constexpr size_t kMaxReasonLength = 200;
+inline constexpr size_t kMaxRequestingPartyLength = 200;
+// Attestations listed for one subject at most, newest first.
+inline constexpr size_t kMaxListedAttestations = 100;
+// Issuances gathered into one transaction at most.
+inline constexpr size_t kMaxGroupCommit = 512;
+
+struct NodeServiceOptions {
+  // How long an attestation is valid.
+  std::chrono::seconds validity = std::chrono::hours(24 * 30);
+  // Purposes for which an issuance must carry a consent reference.
+  std::vector<std::string> consent_required_purposes;
+  // Store connections for concurrent requests (a private in-memory store has one).
+  unsigned readers = 4;
+  // The clock (tests set it).
+  std::function<Clock::time_point()> now = [] { return Clock::now(); };
+};
+
+class NodeService {
+ public:
+  // `store` is the service's first connection; the others come from OpenAnother.
+  // `trust` holds the peers' keys; the node's own are added to it.
+  static StatusOr<std::unique_ptr<NodeService>> Create(crypto::KeySet keys, crypto::TrustList trust,
+                                                       std::unique_ptr<Store> store,
+                                                       NodeServiceOptions options);
+  ~NodeService();
+
+  const std::string& node_id() const;
+  const std::string& side() const;
+
+  // kOk when the store answers and the signing key is loaded; why not otherwise.
+  Status Ready();
+
+  // The subject's latest evaluation. kInvalidArgument for a malformed id,
+  // kNotFound when there is none.
+  StatusOr<cg::v1::Evaluation> CurrentEvaluation(std::string_view subject_id);
+
+  // Signs an attestation of the subject's latest evaluation and stores it durably
+  // before returning. kInvalidArgument for a malformed field (the message names it),
+  // kFailedPrecondition "consent required" when the purpose needs a consent
+  // reference and there is none, kNotFound when the subject has no evaluation.
+  StatusOr<cg::v1::IssueResponse> Issue(const cg::v1::IssueRequest& request);
+
+  // kNotFound for an unknown id.
+  StatusOr<StoredAttestation> GetAttestation(std::string_view attestation_id);
+  StatusOr<std::vector<StoredAttestation>> ListAttestations(std::string_view subject_id);
+
+  // Verifies an envelope (or a recognition with its attestation) against the node's
+  // own keys and its trust list, with this node's current status of what it issued.
+  // kInvalidArgument only when the request itself is unusable (no envelope).
+  StatusOr<cg::v1::VerificationReport> Verify(const cg::v1::VerifyRequest& request);
+
+  // Operator actions. kInvalidArgument for a missing or too long reason; kNotFound;
+  // kFailedPrecondition when the attestation is already revoked (or superseded).
+  Status Revoke(std::string_view attestation_id, std::string_view reason);
+  Status Supersede(std::string_view attestation_id, std::string_view reason);
+
+  // The node's status list, signed now: every attestation it issued that is no
+  // longer active, and the next index, so that a verifier can tell "active" from
+  // "unknown".
+  StatusOr<cg::v1::Envelope> StatusList();
+
+  // The node's public keys, active and retired, with their validity.
+  cg::v1::IssuerKeys PublicKeys() const;
+
+  // Counts since start, for metrics.
+  uint64_t attestations_issued() const;
+  uint64_t verification_failures() const;
+
+  class Impl;
+
+ private:
+  explicit NodeService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The cg.v1 record of a stored attestation (without its envelope).
+cg::v1::AttestationRecord ToRecord(const StoredAttestation& a);
+
+}  // namespace cg::gateway

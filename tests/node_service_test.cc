@@ -1,0 +1,293 @@
+#include "gateway/node_service.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "crypto/attestation.h"
+#include "crypto/verifier.h"
+#include "mapping/identifier.h"
+
+namespace cg::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A valid Shenzhen USCC around an 8-character organisation code.
+std::string Uscc(const std::string& organisation8) {
+  const std::string body =
+      "91440300" + organisation8 + mapping::OrganizationCodeCheckCharacter(organisation8);
+  return "uscc:" + body + mapping::UsccCheckCharacter(body);
+}
+
+class NodeServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/service-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    url_ = "sqlite:" + dir_ + "/node.db";
+    subject_ = Uscc("MA5G2U7B");
+    other_ = Uscc("MA5G2U7C");
+    StoreEvaluations("2026-10", {{subject_, "B"}, {other_, "A"}});
+  }
+  void TearDown() override {
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void StoreEvaluations(const std::string& period,
+                        const std::vector<std::pair<std::string, std::string>>& grades) {
+    auto store = Store::Open(url_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto load = (*store)->BeginEvaluations(period);
+    ASSERT_TRUE(load.ok());
+    for (const auto& [id, grade] : grades) {
+      cg::v1::Evaluation e;
+      e.mutable_subject()->set_id(id);
+      e.mutable_subject()->set_scheme(cg::v1::ID_SCHEME_USCC);
+      e.mutable_subject()->set_name("Test Co.");
+      e.mutable_subject()->set_jurisdiction("CN-SZ");
+      e.set_period(period);
+      e.set_model_version("joint-1.0.0");
+      e.set_parameter_digest(std::string(32, 'd'));
+      e.mutable_joint_grade()->set_scale("sz-six-level");
+      e.mutable_joint_grade()->set_grade(grade);
+      e.set_joint_pd(0.01);
+      e.set_joint_score(700);
+      StoredEvaluation stored{id, period, 0.01, 700, grade, e.SerializeAsString()};
+      ASSERT_TRUE((*load)->Put(stored).ok());
+    }
+    ASSERT_TRUE((*load)->Commit().ok());
+  }
+
+  // A service on the store; called again, a restart (the same keys, a new service).
+  NodeService& Service(NodeServiceOptions options = {}) {
+    service_.reset();
+    auto store = Store::Open(url_);
+    EXPECT_TRUE(store.ok());
+    auto service =
+        NodeService::Create(Keys(), crypto::TrustList(), std::move(*store), std::move(options));
+    EXPECT_TRUE(service.ok()) << service.status().ToString();
+    service_ = std::move(*service);
+    return *service_;
+  }
+
+  // The node's key set, made on first use (a plaintext test key) and read back after.
+  crypto::KeySet Keys() {
+    const std::string path = dir_ + "/keys.json";
+    if (!fs::exists(path)) {
+      auto keys =
+          crypto::KeySet::Create("sz-node-1", "sz", "", crypto::KdfStrength::kPlaintextForTests,
+                                 Clock::now() - std::chrono::hours(1));
+      EXPECT_TRUE(keys.ok());
+      EXPECT_TRUE(keys->Save(path).ok());
+    }
+    crypto::KeySetLoadOptions options;
+    options.allow_plaintext = true;
+    auto loaded = crypto::KeySet::Load(path, "", options);
+    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
+    return std::move(*loaded);
+  }
+
+  cg::v1::VerificationReport Verify(NodeService& service, const cg::v1::Envelope& envelope) {
+    cg::v1::VerifyRequest request;
+    *request.mutable_envelope() = envelope;
+    auto report = service.Verify(request);
+    EXPECT_TRUE(report.ok());
+    return *report;
+  }
+
+  cg::v1::IssueRequest Request(const std::string& subject) {
+    cg::v1::IssueRequest request;
+    request.set_subject_id(subject);
+    request.set_audience("Bank of Shenzhen");
+    request.set_nonce("n-123");
+    request.set_purpose("loan-application");
+    return request;
+  }
+
+  std::string dir_, url_, subject_, other_;
+  std::unique_ptr<NodeService> service_;
+};
+
+TEST_F(NodeServiceTest, IssuesAStoredAttestationThatVerifies) {
+  NodeService& service = Service();
+  auto issued = service.Issue(Request(subject_));
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  auto payload = crypto::PeekAttestation(issued->envelope());
+  ASSERT_TRUE(payload.ok());
+  EXPECT_EQ(payload->attestation_id(), issued->attestation_id());
+  EXPECT_EQ(payload->evaluation().subject().id(), subject_);
+  EXPECT_EQ(payload->audience(), "Bank of Shenzhen");
+  EXPECT_EQ(payload->nonce(), "n-123");
+  EXPECT_EQ(payload->issuer().node_id(), "sz-node-1");
+
+  auto report = Verify(service, issued->envelope());
+  EXPECT_TRUE(report.valid()) << report.code() << ": " << report.reason();
+  EXPECT_EQ(report.state(), cg::v1::ATTESTATION_STATE_ACTIVE);
+
+  auto stored = service.GetAttestation(issued->attestation_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->grade, "B");
+  EXPECT_EQ(stored->period, "2026-10");
+  cg::v1::Envelope again;
+  ASSERT_TRUE(again.ParseFromString(stored->envelope));
+  EXPECT_EQ(again.SerializeAsString(), issued->envelope().SerializeAsString());
+
+  auto list = service.ListAttestations(subject_);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front().attestation_id, issued->attestation_id());
+  EXPECT_TRUE(service.ListAttestations(other_)->empty());
+  EXPECT_EQ(service.attestations_issued(), 1u);
+}
+
+TEST_F(NodeServiceTest, RefusesBadRequestsWithTheFieldNamed) {
+  NodeService& service = Service();
+  auto request = Request(subject_);
+  request.set_subject_id("uscc:91440300MA5G2U7B8X");  // wrong check character
+  EXPECT_EQ(service.Issue(request).status().code(), StatusCode::kInvalidArgument);
+  request = Request(subject_);
+  request.set_nonce(std::string(kMaxNonceLength + 1, 'n'));
+  auto status = service.Issue(request).status();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("nonce"), std::string::npos);
+  request = Request(subject_);
+  request.set_audience("Bank\nInjected: yes");
+  EXPECT_EQ(service.Issue(request).status().code(), StatusCode::kInvalidArgument);
+  request = Request(subject_);
+  request.set_purpose("Loan Application");
+  EXPECT_EQ(service.Issue(request).status().code(), StatusCode::kInvalidArgument);
+  request = Request(subject_);
+  request.set_subject_id("person:ps1-abc");
+  EXPECT_EQ(service.Issue(request).status().code(), StatusCode::kInvalidArgument);
+  request = Request(Uscc("MA5G2U7D"));  // valid, never evaluated
+  EXPECT_EQ(service.Issue(request).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service.GetAttestation("0123").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service.Verify(cg::v1::VerifyRequest()).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(service.attestations_issued(), 0u);
+}
+
+TEST_F(NodeServiceTest, ConsentIsRequiredWhereThePolicySaysSo) {
+  NodeServiceOptions options;
+  options.consent_required_purposes = {"loan-application"};
+  NodeService& service = Service(options);
+  auto refused = service.Issue(Request(subject_));
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("consent"), std::string::npos);
+  auto request = Request(subject_);
+  request.set_consent_ref("consent-2026-0042");
+  auto issued = service.Issue(request);
+  ASSERT_TRUE(issued.ok());
+  EXPECT_EQ(crypto::PeekAttestation(issued->envelope())->consent_ref(), "consent-2026-0042");
+  request = Request(subject_);
+  request.set_purpose("account-opening");  // not in the policy
+  EXPECT_TRUE(service.Issue(request).ok());
+}
+
+TEST_F(NodeServiceTest, RevokeAndSupersedeShowInVerificationAndTheStatusList) {
+  NodeService& service = Service();
+  auto a = service.Issue(Request(subject_));
+  auto b = service.Issue(Request(subject_));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(service.Revoke(a->attestation_id(), "").code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(service.Revoke(a->attestation_id(), "issued in error").ok());
+  EXPECT_EQ(service.Revoke(a->attestation_id(), "again").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service.Revoke("ffffffffffffffffffffffffffffffff", "x").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(service.Supersede(b->attestation_id(), "data corrected").ok());
+  EXPECT_EQ(service.Supersede(b->attestation_id(), "again").code(),
+            StatusCode::kFailedPrecondition);
+
+  EXPECT_EQ(Verify(service, a->envelope()).code(), "REVOKED");
+  EXPECT_EQ(Verify(service, b->envelope()).code(), "SUPERSEDED");
+
+  // The signed status list says the same to an offline verifier.
+  auto list = service.StatusList();
+  ASSERT_TRUE(list.ok());
+  crypto::TrustList trust;
+  ASSERT_TRUE(trust.Add(service.PublicKeys()).ok());
+  crypto::AttestationVerifier offline(trust);
+  ASSERT_TRUE(offline.AddStatusList(*list).ok());
+  EXPECT_EQ(offline.Verify(a->envelope(), {}).failure, crypto::VerifyFailure::kRevoked);
+  EXPECT_EQ(offline.Verify(b->envelope(), {}).failure, crypto::VerifyFailure::kSuperseded);
+  auto c = service.Issue(Request(subject_));
+  ASSERT_TRUE(c.ok());
+  // Issued after the list was made: not covered, so unknown rather than active.
+  EXPECT_TRUE(offline.Verify(c->envelope(), {}).valid());
+  EXPECT_FALSE(offline.Verify(c->envelope(), {}).state.has_value());
+}
+
+TEST_F(NodeServiceTest, ANewPeriodWithAChangedGradeSupersedesActiveAttestations) {
+  NodeService& service = Service();
+  auto changed = service.Issue(Request(subject_));
+  auto unchanged = service.Issue(Request(other_));
+  ASSERT_TRUE(changed.ok() && unchanged.ok());
+  StoreEvaluations("2026-11", {{subject_, "C"}, {other_, "A"}});
+  auto store = Store::Open(url_);
+  ASSERT_TRUE(store.ok());
+  auto superseded = (*store)->SupersedeChangedGrades(1800000000);
+  ASSERT_TRUE(superseded.ok()) << superseded.status().ToString();
+  EXPECT_EQ(*superseded, 1u);
+  auto record = service.GetAttestation(changed->attestation_id());
+  EXPECT_EQ(record->state, AttestationState::kSuperseded);
+  EXPECT_NE(record->reason.find("2026-11"), std::string::npos) << record->reason;
+  EXPECT_EQ(service.GetAttestation(unchanged->attestation_id())->state, AttestationState::kActive);
+  EXPECT_EQ(Verify(service, changed->envelope()).code(), "SUPERSEDED");
+  // A second run finds nothing more to do.
+  EXPECT_EQ(*(*store)->SupersedeChangedGrades(1800000001), 0u);
+}
+
+TEST_F(NodeServiceTest, ConcurrentIssuanceLosesNothingAndIndexesStayUnique) {
+  NodeService& service = Service();
+  constexpr int kThreads = 8, kEach = 40;
+  std::vector<std::vector<cg::v1::IssueResponse>> issued(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = service.Issue(Request(i % 2 ? subject_ : other_));
+        if (r.ok()) issued[t].push_back(*r);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<uint64_t> indexes;
+  for (const auto& each : issued) {
+    ASSERT_EQ(each.size(), static_cast<size_t>(kEach));
+    for (const auto& r : each) {
+      auto stored = service.GetAttestation(r.attestation_id());
+      ASSERT_TRUE(stored.ok()) << r.attestation_id();
+      indexes.insert(stored->status_index);
+      EXPECT_TRUE(Verify(service, r.envelope()).valid());
+    }
+  }
+  EXPECT_EQ(indexes.size(), static_cast<size_t>(kThreads * kEach));
+
+  // A restarted service goes on after the largest index.
+  NodeService& restarted = Service();
+  auto next = restarted.Issue(Request(subject_));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(restarted.GetAttestation(next->attestation_id())->status_index,
+            static_cast<uint64_t>(kThreads * kEach));
+}
+
+TEST_F(NodeServiceTest, WorksOnAPrivateInMemoryStoreWithOneConnection) {
+  auto keys = crypto::KeySet::Create("sz-node-1", "sz", "", crypto::KdfStrength::kPlaintextForTests,
+                                     Clock::now());
+  ASSERT_TRUE(keys.ok());
+  auto store = Store::Open("sqlite::memory:");
+  ASSERT_TRUE(store.ok());
+  auto service = NodeService::Create(std::move(*keys), crypto::TrustList(), std::move(*store), {});
+  ASSERT_TRUE(service.ok());
+  EXPECT_TRUE((*service)->Ready().ok());
+  EXPECT_EQ((*service)->Issue(Request(subject_)).status().code(), StatusCode::kNotFound);
+  auto list = (*service)->StatusList();
+  ASSERT_TRUE(list.ok());
+}
+
+}  // namespace
+}  // namespace cg::gateway
