@@ -1,12 +1,15 @@
 #include "config/node_config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <span>
 #include <unordered_map>
 #include <utility>
@@ -41,6 +44,23 @@ constexpr Choice<LogLevel> kLogLevelChoices[] = {{"trace", LogLevel::kTrace},
                                                  {"error", LogLevel::kError}};
 constexpr Choice<LogFormat> kLogFormatChoices[] = {{"text", LogFormat::kText},
                                                    {"json", LogFormat::kJson}};
+constexpr Choice<Role> kRoleChoices[] = {{"agency", Role::kAgency},
+                                         {"firm", Role::kFirm},
+                                         {"bank", Role::kBank},
+                                         {"peer", Role::kPeer},
+                                         {"operator", Role::kOperator}};
+static_assert(std::size(kRoleChoices) == std::size(kAllRoles));
+
+// "must be one of "a", "b"; got "c"".
+template <typename E>
+std::string ChoiceError(std::span<const Choice<E>> choices, std::string_view written) {
+  std::string message = "must be one of ";
+  for (size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) message += ", ";
+    message += Quote(choices[i].name);
+  }
+  return message + "; got " + Quote(written);
+}
 
 template <typename E>
 std::string_view NameOf(std::span<const Choice<E>> choices, E value) {
@@ -53,7 +73,8 @@ std::string_view NameOf(std::span<const Choice<E>> choices, E value) {
 // The keys each table may hold; anything else in the file is an error. Every key the
 // parsers below read must be listed here (TableReader asserts it).
 using KeyList = std::span<const std::string_view>;
-constexpr std::string_view kRootKeys[] = {"node", "signing", "pseudonym", "trust", "log"};
+constexpr std::string_view kRootKeys[] = {"node", "signing", "pseudonym", "trust", "log",   "store",
+                                          "api",  "admin",   "limits",    "audit", "policy"};
 constexpr std::string_view kNodeKeys[] = {"side", "node_id"};
 constexpr std::string_view kSigningKeys[] = {"key_file", "passphrase_env", "passphrase_file",
                                              "validity_days"};
@@ -62,6 +83,18 @@ constexpr std::string_view kTrustKeys[] = {"node_id", "side",      "base_url",
                                            "ca_file", "keys_file", "key"};
 constexpr std::string_view kTrustKeyKeys[] = {"key_id", "public_key", "not_before", "not_after"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
+constexpr std::string_view kStoreKeys[] = {"url"};
+constexpr std::string_view kApiKeys[] = {"listen",          "cert_file", "key_file",
+                                         "client_ca_files", "threads",   "roles"};
+constexpr std::string_view kAdminKeys[] = {"listen"};
+constexpr std::string_view kLimitsKeys[] = {
+    "max_header_bytes",     "max_body_bytes",   "header_read_timeout_ms",
+    "body_read_timeout_ms", "idle_timeout_ms",  "handshake_timeout_ms",
+    "max_connections",      "max_pipelined",    "client_rate_per_second",
+    "client_burst",         "shutdown_grace_ms"};
+constexpr std::string_view kAuditKeys[] = {"file"};
+constexpr std::string_view kPolicyKeys[] = {"consent_required_purposes",
+                                            "default_audience_required"};
 
 bool IsEnvVarName(std::string_view text) {
   if (text.empty() || (text[0] >= '0' && text[0] <= '9')) return false;
@@ -105,6 +138,87 @@ bool IsHttpsUrl(std::string_view text) {
   return true;
 }
 
+// RFC 1123 host name: dot-separated labels of 1-63 letters, digits and '-', not
+// starting or ending with '-'; at most 253 characters. A trailing dot is not taken.
+bool IsHostName(std::string_view text) {
+  if (text.empty() || text.size() > 253) return false;
+  size_t label_start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == '.') {
+      const std::string_view label = text.substr(label_start, i - label_start);
+      if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+        return false;
+      }
+      label_start = i + 1;
+      continue;
+    }
+    const char c = text[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsIpLiteral(int family, const std::string& text) {
+  unsigned char buffer[sizeof(struct in6_addr)];
+  return ::inet_pton(family, text.c_str(), buffer) == 1;
+}
+
+// "host:port" as the listeners take it; an empty string when `text` is well formed,
+// else what is wrong with it.
+std::string ParseListenAddress(std::string_view text, ListenAddress* out) {
+  if (text.find("://") != std::string_view::npos) return "not a URL";
+  std::string_view host;
+  std::string_view port;
+  bool bracketed = false;
+  if (text.starts_with('[')) {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return "an IPv6 address is written [address]:port";
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    bracketed = true;
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return "the port is missing";
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return "an IPv6 address must be in brackets, as in [::1]:8443";
+    }
+  }
+  if (host.empty()) return "the host is missing";
+  const std::string host_text(host);
+  if (bracketed) {
+    if (!IsIpLiteral(AF_INET6, host_text)) return "not an IPv6 address in brackets";
+  } else if (host.find_first_not_of("0123456789.") == std::string_view::npos) {
+    if (!IsIpLiteral(AF_INET, host_text)) return "not an IPv4 address";
+  } else if (!IsHostName(host)) {
+    return "the host is neither an IP address nor a host name";
+  }
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string_view::npos) {
+    return "the port must be a number from 0 to 65535";
+  }
+  const int number = std::stoi(std::string(port));
+  if (number > 65535) return "the port must be a number from 0 to 65535";
+  out->host = host_text;
+  out->port = static_cast<uint16_t>(number);
+  return "";
+}
+
+// An organizational unit as [api.roles] names it: printable, no control characters.
+bool IsOrganizationalUnit(std::string_view text) {
+  if (text.empty() || text.size() > kMaxOrganizationalUnitLength) return false;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
 // A TOML offset date-time as a time point; nullopt outside what Clock can hold.
 std::optional<Clock::time_point> ToTimePoint(const toml::date_time& value) {
   namespace chrono = std::chrono;
@@ -126,6 +240,21 @@ std::optional<Clock::time_point> ToTimePoint(const toml::date_time& value) {
 struct Source {
   std::string_view name;           // for messages: "node.toml"
   std::filesystem::path base_dir;  // relative paths are joined to it; empty: kept
+
+  std::string Resolve(const std::filesystem::path& written) const {
+    std::filesystem::path resolved = written;
+    if (resolved.is_relative() && !base_dir.empty()) resolved = base_dir / resolved;
+    return resolved.lexically_normal().string();
+  }
+};
+
+// One string of an array, or one entry of a table of free-form names, with where it
+// was written.
+struct StringEntry {
+  std::string name;  // the entry's key (tables only)
+  std::string value;
+  std::string path;            // "api.client_ca_files[1]", "api.roles.agency"
+  toml::source_region region;  // of the value
 };
 
 Status ErrorAt(const Source& source, const toml::source_region& region, std::string_view path,
@@ -161,6 +290,11 @@ class TableReader {
 
   bool Has(std::string_view key) const { return Find(key) != nullptr; }
 
+  // `written` resolved against the base directory, as ReadPath resolves paths.
+  std::string Resolve(std::string_view written) const {
+    return source_->Resolve(std::filesystem::path(written));
+  }
+
   Status KeyError(std::string_view key, std::string_view message) const {
     const toml::key* written = FindKey(key);
     return ErrorAt(*source_, written != nullptr ? written->source() : table_->source(), PathOf(key),
@@ -189,16 +323,13 @@ class TableReader {
     if (written.find('\0') != std::string::npos) {
       return KeyError(key, "must be a path, got a string containing NUL");
     }
-    std::filesystem::path resolved(written);
-    if (resolved.is_relative() && !source_->base_dir.empty()) {
-      resolved = source_->base_dir / resolved;
-    }
-    *out = resolved.lexically_normal().string();
+    *out = source_->Resolve(written);
     return OkStatus();
   }
 
   // An optional integer in [min, max].
-  Status ReadInt(std::string_view key, int min, int max, int* out) const {
+  template <typename T>
+  Status ReadInt(std::string_view key, int64_t min, int64_t max, T* out) const {
     const toml::node* node = Find(key);
     if (node == nullptr) return OkStatus();
     const auto* value = node->as_integer();
@@ -208,8 +339,87 @@ class TableReader {
       return KeyError(key, "must be between " + std::to_string(min) + " and " +
                                std::to_string(max) + ", got " + std::to_string(number));
     }
-    *out = static_cast<int>(number);
+    *out = static_cast<T>(number);
     return OkStatus();
+  }
+  template <typename T>
+  Status ReadInt(std::string_view key, const IntRange& range, T* out) const {
+    return ReadInt(key, range.min, range.max, out);
+  }
+
+  Status ReadBool(std::string_view key, bool* out) const {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return OkStatus();
+    const auto* value = node->as_boolean();
+    if (value == nullptr) return WrongType(key, *node, "a boolean (true or false)");
+    *out = value->get();
+    return OkStatus();
+  }
+
+  // An optional "host:port".
+  Status ReadListenAddress(std::string_view key, ListenAddress* out) const {
+    std::string written;
+    CG_RETURN_IF_ERROR(ReadString(key, Presence::kOptional, &written));
+    if (!Has(key)) return OkStatus();
+    const std::string problem = ParseListenAddress(written, out);
+    if (!problem.empty()) {
+      return KeyError(key, "must be host:port, such as 127.0.0.1:8443 or [::1]:8443 (" + problem +
+                               "), got " + Quote(written));
+    }
+    return OkStatus();
+  }
+
+  // The strings of an array, in order; none when absent.
+  StatusOr<std::vector<StringEntry>> ReadStringArray(std::string_view key,
+                                                     Presence presence) const {
+    std::vector<StringEntry> entries;
+    const toml::node* node = Find(key);
+    if (node == nullptr) {
+      if (presence == Presence::kRequired) return Missing(key);
+      return entries;
+    }
+    const toml::array* array = node->as_array();
+    if (array == nullptr) return WrongType(key, *node, "an array of strings");
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = *array->get(i);
+      StringEntry& entry = entries.emplace_back();
+      entry.path = PathOf(key) + "[" + std::to_string(i) + "]";
+      entry.region = element.source();
+      const auto* value = element.as_string();
+      if (value == nullptr) {
+        return EntryError(entry, "must be a string, got " + std::string(TypeName(element.type())));
+      }
+      entry.value = value->get();
+    }
+    return entries;
+  }
+
+  // A sub-table whose keys are free-form names, each holding a string, in key order;
+  // nullopt when absent.
+  StatusOr<std::optional<std::vector<StringEntry>>> ReadStringTable(std::string_view key) const {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return std::optional<std::vector<StringEntry>>();
+    const toml::table* table = node->as_table();
+    if (table == nullptr) {
+      return WrongType(key, *node, "a table ([" + HeaderName(PathOf(key)) + "])");
+    }
+    std::vector<StringEntry> entries;
+    for (const auto& [name, value] : *table) {
+      StringEntry& entry = entries.emplace_back();
+      entry.name = name.str();
+      entry.path = PathOf(key) + "." + (IsBareKey(entry.name) ? entry.name : Quote(entry.name));
+      entry.region = value.source();
+      const auto* text = value.as_string();
+      if (text == nullptr) {
+        return EntryError(entry, "must be a string, got " + std::string(TypeName(value.type())));
+      }
+      entry.value = text->get();
+    }
+    return std::optional<std::vector<StringEntry>>(std::move(entries));
+  }
+
+  Status EntryError(const StringEntry& entry, std::string_view message) const {
+    return ErrorAt(*source_, entry.region, entry.path, message);
   }
 
   template <typename E>
@@ -224,12 +434,7 @@ class TableReader {
         return OkStatus();
       }
     }
-    std::string message = "must be one of ";
-    for (size_t i = 0; i < choices.size(); ++i) {
-      if (i > 0) message += ", ";
-      message += Quote(choices[i].name);
-    }
-    return KeyError(key, message + "; got " + Quote(written));
+    return KeyError(key, ChoiceError(choices, written));
   }
 
   // An optional TOML date-time with a UTC offset.
@@ -322,6 +527,17 @@ class TableReader {
       if (known == key) return true;
     }
     return false;
+  }
+
+  static bool IsBareKey(std::string_view key) {
+    if (key.empty()) return false;
+    for (char c : key) {
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   std::string PathOf(std::string_view key) const {
@@ -462,6 +678,122 @@ Status ParseLog(const TableReader& table, LogConfig* out) {
                                      &out->format);
 }
 
+Status ParseStore(const TableReader& table, StoreConfig* out) {
+  out->url = "sqlite:" + table.Resolve(kDefaultStoreFile);
+  std::string written;
+  CG_RETURN_IF_ERROR(table.ReadString("url", Presence::kOptional, &written));
+  if (!table.Has("url")) return OkStatus();
+  constexpr std::string_view kSqlite = "sqlite:";
+  constexpr std::string_view kMemory = "sqlite::memory:";
+  if (written == kMemory) {
+    out->url = written;
+    return OkStatus();
+  }
+  if (written.starts_with("postgresql://") || written.starts_with("postgres://")) {
+    return table.KeyError("url", "PostgreSQL stores are not supported yet; use sqlite:PATH");
+  }
+  const std::string_view path =
+      std::string_view(written).substr(written.starts_with(kSqlite) ? kSqlite.size() : 0);
+  if (!written.starts_with(kSqlite) || path.empty() || path.starts_with("//") ||
+      path.find('\0') != std::string_view::npos) {
+    return table.KeyError("url", "must be sqlite:PATH (such as sqlite:node.db) or " +
+                                     std::string(kMemory) + ", got " + Quote(written));
+  }
+  out->url = std::string(kSqlite) + table.Resolve(path);
+  return OkStatus();
+}
+
+Status ParseRoles(const TableReader& table, std::map<std::string, Role, std::less<>>* out) {
+  CG_ASSIGN_OR_RETURN(const std::optional<std::vector<StringEntry>> entries,
+                      table.ReadStringTable("roles"));
+  if (!entries.has_value()) {
+    for (Role role : kAllRoles) out->emplace(RoleName(role), role);
+    return OkStatus();
+  }
+  if (entries->empty()) {
+    return table.KeyError("roles", "must map at least one organizational unit to a role");
+  }
+  for (const StringEntry& entry : *entries) {
+    if (!IsOrganizationalUnit(entry.name)) {
+      return entry.name.empty()
+                 ? table.EntryError(entry, "an organizational unit must not be empty")
+                 : table.EntryError(entry, "an organizational unit is 1 to " +
+                                               std::to_string(kMaxOrganizationalUnitLength) +
+                                               " characters without control characters");
+    }
+    const auto* choice = std::find_if(std::begin(kRoleChoices), std::end(kRoleChoices),
+                                      [&](const auto& c) { return c.name == entry.value; });
+    if (choice == std::end(kRoleChoices)) {
+      return table.EntryError(entry, ChoiceError<Role>(kRoleChoices, entry.value));
+    }
+    out->emplace(entry.name, choice->value);
+  }
+  return OkStatus();
+}
+
+Status ParseApi(const TableReader& table, ApiConfig* out) {
+  CG_RETURN_IF_ERROR(table.ReadListenAddress("listen", &out->listen));
+  CG_RETURN_IF_ERROR(table.ReadPath("cert_file", Presence::kRequired, &out->cert_file));
+  CG_RETURN_IF_ERROR(table.ReadPath("key_file", Presence::kRequired, &out->key_file));
+  CG_ASSIGN_OR_RETURN(const std::vector<StringEntry> ca_files,
+                      table.ReadStringArray("client_ca_files", Presence::kRequired));
+  if (ca_files.empty()) {
+    return table.KeyError("client_ca_files", "must name at least one CA file");
+  }
+  for (const StringEntry& entry : ca_files) {
+    if (entry.value.empty()) return table.EntryError(entry, "must be a path, got an empty string");
+    if (entry.value.find('\0') != std::string::npos) {
+      return table.EntryError(entry, "must be a path, got a string containing NUL");
+    }
+    out->client_ca_files.push_back(table.Resolve(entry.value));
+  }
+  CG_RETURN_IF_ERROR(table.ReadInt("threads", kApiThreadsRange, &out->threads));
+  CG_RETURN_IF_ERROR(ParseRoles(table, &out->roles));
+  return OkStatus();
+}
+
+Status ParseLimits(const TableReader& table, LimitsConfig* out) {
+  CG_RETURN_IF_ERROR(
+      table.ReadInt("max_header_bytes", kMaxHeaderBytesRange, &out->max_header_bytes));
+  CG_RETURN_IF_ERROR(table.ReadInt("max_body_bytes", kMaxBodyBytesRange, &out->max_body_bytes));
+  CG_RETURN_IF_ERROR(table.ReadInt("header_read_timeout_ms", kHeaderReadTimeoutMsRange,
+                                   &out->header_read_timeout_ms));
+  CG_RETURN_IF_ERROR(
+      table.ReadInt("body_read_timeout_ms", kBodyReadTimeoutMsRange, &out->body_read_timeout_ms));
+  CG_RETURN_IF_ERROR(table.ReadInt("idle_timeout_ms", kIdleTimeoutMsRange, &out->idle_timeout_ms));
+  CG_RETURN_IF_ERROR(
+      table.ReadInt("handshake_timeout_ms", kHandshakeTimeoutMsRange, &out->handshake_timeout_ms));
+  CG_RETURN_IF_ERROR(table.ReadInt("max_connections", kMaxConnectionsRange, &out->max_connections));
+  CG_RETURN_IF_ERROR(table.ReadInt("max_pipelined", kMaxPipelinedRange, &out->max_pipelined));
+  CG_RETURN_IF_ERROR(table.ReadInt("client_rate_per_second", kClientRatePerSecondRange,
+                                   &out->client_rate_per_second));
+  CG_RETURN_IF_ERROR(table.ReadInt("client_burst", kClientBurstRange, &out->client_burst));
+  return table.ReadInt("shutdown_grace_ms", kShutdownGraceMsRange, &out->shutdown_grace_ms);
+}
+
+Status ParseAudit(const TableReader& table, AuditConfig* out) {
+  out->file = table.Resolve(kDefaultAuditFile);
+  return table.ReadPath("file", Presence::kOptional, &out->file);
+}
+
+Status ParsePolicy(const TableReader& table, PolicyConfig* out) {
+  CG_ASSIGN_OR_RETURN(const std::vector<StringEntry> purposes,
+                      table.ReadStringArray("consent_required_purposes", Presence::kOptional));
+  std::set<std::string, std::less<>> seen;
+  for (const StringEntry& entry : purposes) {
+    if (!IsPurpose(entry.value)) {
+      return table.EntryError(entry, "must be 1 to " + std::to_string(kMaxPurposeLength) +
+                                         " characters of a-z, 0-9 and '-', got " +
+                                         Quote(entry.value));
+    }
+    if (!seen.insert(entry.value).second) {
+      return table.EntryError(entry, Quote(entry.value) + " is listed twice");
+    }
+    out->consent_required_purposes.push_back(entry.value);
+  }
+  return table.ReadBool("default_audience_required", &out->default_audience_required);
+}
+
 StatusOr<NodeConfig> ParseDocument(const Source& source, const toml::table& document) {
   CG_ASSIGN_OR_RETURN(const TableReader root, TableReader::Open(&source, &document, "", kRootKeys));
   NodeConfig config;
@@ -477,6 +809,35 @@ StatusOr<NodeConfig> ParseDocument(const Source& source, const toml::table& docu
   CG_RETURN_IF_ERROR(ParseTrust(root, &config.trust));
   CG_ASSIGN_OR_RETURN(const TableReader log, root.ReadTable("log", Presence::kOptional, kLogKeys));
   CG_RETURN_IF_ERROR(ParseLog(log, &config.log));
+  CG_ASSIGN_OR_RETURN(const TableReader store,
+                      root.ReadTable("store", Presence::kOptional, kStoreKeys));
+  CG_RETURN_IF_ERROR(ParseStore(store, &config.store));
+  if (root.Has("api")) {
+    CG_ASSIGN_OR_RETURN(const TableReader api,
+                        root.ReadTable("api", Presence::kOptional, kApiKeys));
+    CG_RETURN_IF_ERROR(ParseApi(api, &config.api.emplace()));
+  }
+  CG_ASSIGN_OR_RETURN(const TableReader admin,
+                      root.ReadTable("admin", Presence::kOptional, kAdminKeys));
+  CG_RETURN_IF_ERROR(admin.ReadListenAddress("listen", &config.admin.listen));
+  if (config.api.has_value() && config.admin.listen.port != 0 &&
+      config.admin.listen.port == config.api->listen.port &&
+      config.admin.listen.host == config.api->listen.host) {
+    return admin.Has("listen")
+               ? admin.KeyError("listen", "must differ from api.listen")
+               : admin.TableError("the default admin.listen " +
+                                  FormatListenAddress(config.admin.listen) +
+                                  " is api.listen too; set a different admin.listen");
+  }
+  CG_ASSIGN_OR_RETURN(const TableReader limits,
+                      root.ReadTable("limits", Presence::kOptional, kLimitsKeys));
+  CG_RETURN_IF_ERROR(ParseLimits(limits, &config.limits));
+  CG_ASSIGN_OR_RETURN(const TableReader audit,
+                      root.ReadTable("audit", Presence::kOptional, kAuditKeys));
+  CG_RETURN_IF_ERROR(ParseAudit(audit, &config.audit));
+  CG_ASSIGN_OR_RETURN(const TableReader policy,
+                      root.ReadTable("policy", Presence::kOptional, kPolicyKeys));
+  CG_RETURN_IF_ERROR(ParsePolicy(policy, &config.policy));
   return config;
 }
 
@@ -486,6 +847,12 @@ std::string_view SideName(Side side) { return NameOf<Side>(kSideChoices, side); 
 std::string_view LogLevelName(LogLevel level) { return NameOf<LogLevel>(kLogLevelChoices, level); }
 std::string_view LogFormatName(LogFormat format) {
   return NameOf<LogFormat>(kLogFormatChoices, format);
+}
+std::string_view RoleName(Role role) { return NameOf<Role>(kRoleChoices, role); }
+
+std::string FormatListenAddress(const ListenAddress& address) {
+  const bool ipv6 = address.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }
 
 StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
@@ -508,6 +875,14 @@ StatusOr<NodeConfig> ParseNodeConfig(std::string_view toml_text, std::string_vie
   }
   const Source source{source_name, std::filesystem::path(base_dir)};
   return ParseDocument(source, document);
+}
+
+bool IsPurpose(std::string_view text) {
+  if (text.empty() || text.size() > kMaxPurposeLength) return false;
+  for (char c : text) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
 }
 
 bool IsNodeId(std::string_view text) {

@@ -3,9 +3,9 @@
 // hk-node.toml show and explain every key.
 //
 // The loader only reads the TOML file. It never opens the files the configuration
-// names (key set, pseudonymisation key, passphrase file, trust files, CA files): it
-// resolves their paths and leaves reading them to their owners (crypto/), which
-// report their own errors.
+// names (key set, pseudonymisation key, passphrase file, trust files, certificates
+// and CA files, store, audit log): it resolves their paths and leaves reading them
+// to their owners (crypto/, the store, the server), which report their own errors.
 //
 // Loading stops at the first problem. A problem in the text is kInvalidArgument
 // with a one-line message naming the file, the position where toml++ knows it, and
@@ -16,6 +16,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +62,62 @@ inline constexpr size_t kKeyIdHexLength = 32;
 inline constexpr LogLevel kDefaultLogLevel = LogLevel::kInfo;
 // Operational log lines: text for people; json (one object per line) for collectors.
 inline constexpr LogFormat kDefaultLogFormat = LogFormat::kText;
+
+// A configurable integer: the least and the most the file may set, and the default
+// when it sets nothing.
+struct IntRange {
+  int64_t min;
+  int64_t default_value;
+  int64_t max;
+};
+
+// [store]: where the node keeps feeds, evaluations and attestations. Only SQLite for
+// now; a postgresql:// URL is recognised and refused as not supported yet.
+inline constexpr std::string_view kDefaultStoreFile = "node.db";  // in the config directory
+
+// [api]: the HTTPS listener (client certificates required).
+inline constexpr std::string_view kDefaultApiHost = "127.0.0.1";
+inline constexpr uint16_t kDefaultApiPort = 8443;
+inline constexpr IntRange kApiThreadsRange{1, 2, 64};  // threads serving the API
+
+// The roles a client certificate can carry (DESIGN §7). Written "agency", "firm",
+// "bank", "peer", "operator".
+enum class Role { kAgency, kFirm, kBank, kPeer, kOperator };
+std::string_view RoleName(Role role);
+// Every role, in the order above.
+inline constexpr Role kAllRoles[] = {Role::kAgency, Role::kFirm, Role::kBank, Role::kPeer,
+                                     Role::kOperator};
+// A firm may ask only about its own subjects: the entity ids written in its client
+// certificate as subjectAltName URIs of this prefix, "urn:gba-credit:subject:uscc:...".
+inline constexpr std::string_view kSubjectUriPrefix = "urn:gba-credit:subject:";
+// An organizational unit named in [api.roles]: 1 to this many bytes (X.509's upper
+// bound), printable, no control characters.
+inline constexpr size_t kMaxOrganizationalUnitLength = 64;
+
+// [admin]: the plain-HTTP listener for /healthz, /readyz and /metrics.
+inline constexpr std::string_view kDefaultAdminHost = "127.0.0.1";
+inline constexpr uint16_t kDefaultAdminPort = 9464;
+
+// [limits]: what one client or connection may use. Sizes in bytes, times in
+// milliseconds, rates in requests per second.
+inline constexpr IntRange kMaxHeaderBytesRange{1024, 8192, 65536};
+inline constexpr IntRange kMaxBodyBytesRange{1024, 1 << 20, 64 << 20};
+inline constexpr IntRange kHeaderReadTimeoutMsRange{100, 10'000, 600'000};
+inline constexpr IntRange kBodyReadTimeoutMsRange{100, 30'000, 600'000};
+inline constexpr IntRange kIdleTimeoutMsRange{100, 30'000, 3'600'000};
+inline constexpr IntRange kHandshakeTimeoutMsRange{100, 10'000, 600'000};
+inline constexpr IntRange kMaxConnectionsRange{1, 1024, 100'000};
+inline constexpr IntRange kMaxPipelinedRange{1, 16, 1024};
+inline constexpr IntRange kClientRatePerSecondRange{1, 1000, 1'000'000};
+inline constexpr IntRange kClientBurstRange{1, 2000, 10'000'000};
+inline constexpr IntRange kShutdownGraceMsRange{0, 10'000, 600'000};
+
+// [audit]: the append-only audit log.
+inline constexpr std::string_view kDefaultAuditFile = "audit.log";  // in the config directory
+
+// [policy]: a purpose is 1 to kMaxPurposeLength characters of [a-z0-9-].
+inline constexpr size_t kMaxPurposeLength = 64;
+bool IsPurpose(std::string_view text);
 
 // Paths below are as written when absolute, otherwise joined to the base directory
 // (see LoadNodeConfig/ParseNodeConfig) and lexically normalised. "~" is not
@@ -116,14 +175,88 @@ struct LogConfig {
   LogFormat format = kDefaultLogFormat;
 };
 
-// The whole file. [node], [signing] and [pseudonym] are required; [log] and the
-// [[trust]] entries are not.
+// [store]: optional table. The URL as Store::Open takes it (gateway/store.h):
+// "sqlite:PATH" with PATH resolved like any other path, or "sqlite::memory:" as is.
+struct StoreConfig {
+  std::string url;  // default "sqlite:" + base directory / kDefaultStoreFile
+};
+
+// A listener's address, "host:port" in the file ("[::1]:8443" for IPv6).
+struct ListenAddress {
+  std::string host;   // IPv4 or IPv6 literal (without brackets), or a host name
+  uint16_t port = 0;  // 0: any free port
+
+  friend bool operator==(const ListenAddress&, const ListenAddress&) = default;
+};
+// "127.0.0.1:8443", "[::1]:8443": as written in the file.
+std::string FormatListenAddress(const ListenAddress& address);
+
+// [api]: optional table; without it the node has no API listener. When present,
+// cert_file, key_file and client_ca_files are required.
+struct ApiConfig {
+  ListenAddress listen{std::string(kDefaultApiHost), kDefaultApiPort};
+  std::string cert_file;                     // the server's certificate chain, PEM
+  std::string key_file;                      // its private key, PEM
+  std::vector<std::string> client_ca_files;  // CAs of client certificates, PEM; at least one
+  int threads = static_cast<int>(kApiThreadsRange.default_value);
+  // [api.roles]: a client certificate's subject OU (exact, case-sensitive) -> its
+  // role. When the table is absent each role name maps to itself ("agency" ->
+  // kAgency, ...); when present it replaces that default.
+  std::map<std::string, Role, std::less<>> roles;
+};
+
+// [admin]: optional table. Plain HTTP, no authentication: keep it on loopback. Its
+// listen must differ from api.listen (unless either port is 0).
+struct AdminConfig {
+  ListenAddress listen{std::string(kDefaultAdminHost), kDefaultAdminPort};
+};
+
+// [limits]: optional table; every key optional, defaults and ranges above.
+struct LimitsConfig {
+  int64_t max_header_bytes = kMaxHeaderBytesRange.default_value;
+  int64_t max_body_bytes = kMaxBodyBytesRange.default_value;
+  int64_t header_read_timeout_ms = kHeaderReadTimeoutMsRange.default_value;
+  int64_t body_read_timeout_ms = kBodyReadTimeoutMsRange.default_value;
+  int64_t idle_timeout_ms = kIdleTimeoutMsRange.default_value;
+  int64_t handshake_timeout_ms = kHandshakeTimeoutMsRange.default_value;
+  int64_t max_connections = kMaxConnectionsRange.default_value;
+  int64_t max_pipelined = kMaxPipelinedRange.default_value;  // requests queued per connection
+  int64_t client_rate_per_second = kClientRatePerSecondRange.default_value;  // per client cert
+  int64_t client_burst = kClientBurstRange.default_value;  // token bucket size, per client cert
+  int64_t shutdown_grace_ms = kShutdownGraceMsRange.default_value;
+
+  friend bool operator==(const LimitsConfig&, const LimitsConfig&) = default;
+};
+
+// [audit]: optional table.
+struct AuditConfig {
+  std::string file;  // default base directory / kDefaultAuditFile
+};
+
+// [policy]: optional table; both keys optional.
+struct PolicyConfig {
+  // Attestation requests for these purposes must carry a consent reference. Unique,
+  // each IsPurpose; in file order. Default: none.
+  std::vector<std::string> consent_required_purposes;
+  // Whether every attestation request must name its audience (the relying party);
+  // false lets an attestation be issued for anyone.
+  bool default_audience_required = false;
+};
+
+// The whole file. [node], [signing] and [pseudonym] are required; the other tables
+// and the [[trust]] entries are not.
 struct NodeConfig {
   NodeIdentityConfig node;
   SigningConfig signing;
   PseudonymConfig pseudonym;
   std::vector<TrustedNodeConfig> trust;  // in file order
   LogConfig log;
+  StoreConfig store;
+  std::optional<ApiConfig> api;
+  AdminConfig admin;
+  LimitsConfig limits;
+  AuditConfig audit;
+  PolicyConfig policy;
 };
 
 // Reads and validates the configuration file at `path` (at most kMaxConfigFileBytes).

@@ -63,6 +63,7 @@ int RunCli(int argc, char** argv) {
   AddLoadCommand(app, exit_code);
   AddSynthCommand(app, exit_code);
   AddEvaluateCommands(app, exit_code);
+  AddInitCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -29,6 +29,7 @@ void AddConfigCommand(CLI::App& app, int& exit_code);
 void AddLoadCommand(CLI::App& app, int& exit_code);
 void AddSynthCommand(CLI::App& app, int& exit_code);
 void AddEvaluateCommands(CLI::App& app, int& exit_code);
+void AddInitCommand(CLI::App& app, int& exit_code);
 
 // Options shared by the commands that unseal a key set.
 struct KeyOptions {

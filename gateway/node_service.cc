@@ -294,8 +294,12 @@ StatusOr<cg::v1::IssueResponse> NodeService::Issue(const cg::v1::IssueRequest& r
   CG_RETURN_IF_ERROR(
       CheckText("requesting_party", request.requesting_party(), kMaxRequestingPartyLength));
   CG_RETURN_IF_ERROR(CheckPurpose(request.purpose()));
+  if (request.audience().empty() && impl_->options_.audience_required) {
+    return InvalidArgumentError("audience is missing: this node issues attestations only "
+                                "for a named relying party");
+  }
   if (request.consent_ref().empty() && impl_->ConsentRequired(request.purpose())) {
-    return FailedPreconditionError("consent required: the purpose '" + request.purpose() +
+    return PermissionDeniedError("consent required: the purpose '" + request.purpose() +
                                    "' needs a consent reference (consent_ref)");
   }
   CG_ASSIGN_OR_RETURN(cg::v1::Evaluation evaluation, CurrentEvaluation(request.subject_id()));

@@ -41,6 +41,8 @@ struct NodeServiceOptions {
   std::chrono::seconds validity = std::chrono::hours(24 * 30);
   // Purposes for which an issuance must carry a consent reference.
   std::vector<std::string> consent_required_purposes;
+  // Whether every issuance must name its audience (the relying party).
+  bool audience_required = false;
   // Store connections for concurrent requests (a private in-memory store has one).
   unsigned readers = 4;
   // The clock (tests set it).
@@ -67,9 +69,10 @@ class NodeService {
   StatusOr<cg::v1::Evaluation> CurrentEvaluation(std::string_view subject_id);
 
   // Signs an attestation of the subject's latest evaluation and stores it durably
-  // before returning. kInvalidArgument for a malformed field (the message names it),
-  // kFailedPrecondition "consent required" when the purpose needs a consent
-  // reference and there is none, kNotFound when the subject has no evaluation.
+  // before returning. kInvalidArgument for a malformed field (the message names it)
+  // or a missing audience the policy requires; kPermissionDenied "consent required"
+  // when the purpose needs a consent reference and there is none; kNotFound when the
+  // subject has no evaluation.
   StatusOr<cg::v1::IssueResponse> Issue(const cg::v1::IssueRequest& request);
 
   // kNotFound for an unknown id.

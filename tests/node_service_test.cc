@@ -177,7 +177,7 @@ TEST_F(NodeServiceTest, ConsentIsRequiredWhereThePolicySaysSo) {
   options.consent_required_purposes = {"loan-application"};
   NodeService& service = Service(options);
   auto refused = service.Issue(Request(subject_));
-  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(refused.status().message().find("consent"), std::string::npos);
   auto request = Request(subject_);
   request.set_consent_ref("consent-2026-0042");
