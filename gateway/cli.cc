@@ -64,6 +64,7 @@ int RunCli(int argc, char** argv) {
   AddSynthCommand(app, exit_code);
   AddEvaluateCommands(app, exit_code);
   AddInitCommand(app, exit_code);
+  AddServeCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "config/model_config.h"
+#include "config/node_config.h"
 #include "gateway/batch_evaluation.h"
 #include "gateway/cli.h"
 #include "gateway/ownership_chains.h"
@@ -18,14 +19,35 @@ namespace {
 
 struct EvaluateOptions {
   std::string period;
-  std::string side = "sz";
+  std::string side;  // default: the configuration's, else sz
   std::string model_file;
   std::string store_url;
+  std::string config_file;
   unsigned threads = 2;
 };
 
-int Evaluate(const EvaluateOptions& o) {
-  auto store = Store::Open(o.store_url);
+// The store named by --store, else by the node configuration's [store]; and the
+// configuration's side when there is one.
+struct StoreChoice {
+  std::string url;
+  std::string side;
+};
+StatusOr<StoreChoice> ChooseStore(const std::string& store_url, const std::string& config_file) {
+  StoreChoice choice{store_url, ""};
+  if (!config_file.empty()) {
+    CG_ASSIGN_OR_RETURN(config::NodeConfig config, config::LoadNodeConfig(config_file));
+    if (choice.url.empty()) choice.url = config.store.url;
+    choice.side = std::string(config::SideName(config.node.side));
+  }
+  if (choice.url.empty()) return InvalidArgumentError("give --store URL or --config FILE");
+  return choice;
+}
+
+int Evaluate(EvaluateOptions o) {
+  auto chosen = ChooseStore(o.store_url, o.config_file);
+  if (!chosen.ok()) return ReportError(chosen.status());
+  if (o.side.empty()) o.side = chosen->side.empty() ? "sz" : chosen->side;
+  auto store = Store::Open(chosen->url);
   if (!store.ok()) return ReportError(store.status());
   BatchOptions options;
   options.period = o.period;
@@ -115,11 +137,14 @@ struct ExplainOptions {
   std::string subject;
   std::string period;
   std::string store_url;
+  std::string config_file;
   std::string evaluation_out;
 };
 
 int Explain(const ExplainOptions& o) {
-  auto store = Store::Open(o.store_url);
+  auto chosen = ChooseStore(o.store_url, o.config_file);
+  if (!chosen.ok()) return ReportError(chosen.status());
+  auto store = Store::Open(chosen->url);
   if (!store.ok()) return ReportError(store.status());
   auto stored = (*store)->GetEvaluation(o.subject, o.period);
   if (!stored.ok()) return ReportError(stored.status());
@@ -197,10 +222,13 @@ void AddEvaluateCommands(CLI::App& app, int& exit_code) {
   auto* evaluate = app.add_subcommand(
       "evaluate", "Recompute every entity for a period with the joint model and store the results");
   evaluate->add_option("--period", o->period, "YYYY-MM")->required();
-  evaluate->add_option("--store", o->store_url, "Store URL, e.g. sqlite:node.db")->required();
-  evaluate->add_option("--side", o->side, "Whose entities: sz (sz-grades) or hk (hk-bureau files)")
-      ->check(CLI::IsMember({"sz", "hk"}))
-      ->capture_default_str();
+  evaluate->add_option("--store", o->store_url, "Store URL, e.g. sqlite:node.db");
+  evaluate->add_option("--config", o->config_file, "Node configuration: its store and side");
+  evaluate
+      ->add_option("--side", o->side,
+                   "Whose entities: sz (sz-grades) or hk (hk-bureau files); default: the "
+                   "configuration's, else sz")
+      ->check(CLI::IsMember({"sz", "hk"}));
   evaluate->add_option("--model", o->model_file,
                        "Model parameters, scales and translation policy (TOML; default: the "
                        "documented defaults, as in config/examples/model.toml)");
@@ -212,7 +240,8 @@ void AddEvaluateCommands(CLI::App& app, int& exit_code) {
       "explain", "Print an entity's evaluation, with its ownership and reason codes");
   explain->add_option("subject", x->subject, "Entity id, e.g. uscc:91440300MA5G2U7B88")->required();
   explain->add_option("--period", x->period, "YYYY-MM (default: the latest evaluated)");
-  explain->add_option("--store", x->store_url, "Store URL")->required();
+  explain->add_option("--store", x->store_url, "Store URL");
+  explain->add_option("--config", x->config_file, "Node configuration: its store");
   explain->add_option("--evaluation-out", x->evaluation_out,
                       "Also write the evaluation as JSON, ready for `attest --evaluation`");
   explain->callback([x, &exit_code] { exit_code = Explain(*x); });

@@ -134,6 +134,7 @@ int Load(const LoadOptions& o) {
     auto loaded = LoadPseudonymizer(*config);
     if (!loaded.ok()) return ReportError(loaded.status());
     pseudonymizer = std::move(loaded).value();
+    if (store_url.empty()) store_url = config->store.url;
   }
   if (!o.pseudonym_key.empty()) {
     auto loaded = crypto::Pseudonymizer::FromKeyFile(o.pseudonym_key);
@@ -182,8 +183,10 @@ void AddLoadCommand(CLI::App& app, int& exit_code) {
       "report, good rows stored in one transaction; loading the same file again changes nothing");
   load->add_option("feed", o->feed, "sz-grades, hk-bureau, ownership or performance")->required();
   load->add_option("file", o->file, "The feed file (.csv, .jsonl)")->required();
-  load->add_option("--store", o->store_url, "Store URL, e.g. sqlite:node.db");
-  load->add_option("--config", o->config_file, "Node configuration (for the pseudonymisation key)");
+  load->add_option("--store", o->store_url,
+                   "Store URL, e.g. sqlite:node.db (default: the configuration's)");
+  load->add_option("--config", o->config_file,
+                   "Node configuration: its pseudonymisation key and store");
   load->add_option("--pseudonym-key", o->pseudonym_key, "Pseudonymisation key file");
   load->add_option("--format", o->format, "csv or jsonl (default: from the file name)")
       ->check(CLI::IsMember({"csv", "jsonl"}));

@@ -1,0 +1,375 @@
+#include "gateway/api.h"
+
+#include <fcntl.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "crypto/dsse.h"
+#include "proto/api.pb.h"
+#include "proto/keys.pb.h"
+#include "specs/json.h"
+
+namespace cg::gateway {
+namespace {
+
+using server::HttpRequest;
+using server::HttpResponse;
+using server::Role;
+
+constexpr std::string_view kJsonType = "application/json";
+constexpr std::string_view kProtobufType = "application/x-protobuf";
+
+// How a message travels: protobuf's JSON mapping, or binary protobuf.
+enum class Wire { kJson, kProtobuf };
+
+std::string_view MediaType(std::string_view header) {
+  header = header.substr(0, header.find(';'));
+  while (!header.empty() && header.back() == ' ') header.remove_suffix(1);
+  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
+  return header;
+}
+
+bool IsProtobufType(std::string_view media) {
+  return media == "application/x-protobuf" || media == "application/protobuf" ||
+         media == "application/vnd.google.protobuf";
+}
+
+std::vector<std::string_view> Segments(std::string_view target) {
+  target = target.substr(0, target.find_first_of("?#"));
+  std::vector<std::string_view> out;
+  while (!target.empty()) {
+    if (target.front() == '/') {
+      target.remove_prefix(1);
+      continue;
+    }
+    const size_t end = std::min(target.find('/'), target.size());
+    out.push_back(target.substr(0, end));
+    target.remove_prefix(end);
+  }
+  return out;
+}
+
+class FileAuditLog : public AuditLog {
+ public:
+  explicit FileAuditLog(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
+  void Record(const std::string& json_line) override {
+    logger_->info(json_line);
+    logger_->flush();
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace
+
+// One request on its way through: what it asked, what the audit line will say.
+struct ApiCall {
+  const HttpRequest& request;
+  std::vector<std::string_view> path;
+  Wire reply_wire = Wire::kJson;
+  cg::v1::AuditRecord audit;
+};
+
+StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
+  // Create it private before spdlog opens it for appending.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return UnavailableError("cannot open the audit log " + path);
+  ::close(fd);
+  try {
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false);
+    auto logger = std::make_shared<spdlog::logger>("audit", std::move(sink));
+    logger->set_pattern("%v");
+    logger->set_level(spdlog::level::info);
+    return std::unique_ptr<AuditLog>(new FileAuditLog(std::move(logger)));
+  } catch (const spdlog::spdlog_ex& e) {
+    return UnavailableError("cannot open the audit log " + path + ": " + e.what());
+  }
+}
+
+Api::Api(NodeService& service, AuditLog& audit, server::MetricsRegistry& metrics)
+    : service_(service), audit_(audit) {
+  issued_ = metrics.AddCounter("cg_attestations_issued_total", "Attestations issued").value();
+  verification_failures_ =
+      metrics
+          .AddCounter("cg_verification_failures_total",
+                      "Verifications that found an envelope not valid, by failure code", {"code"})
+          .value();
+  rejected_ = metrics
+                  .AddCounter("cg_rejected_inputs_total",
+                              "API requests refused for their input, by error code", {"code"})
+                  .value();
+}
+
+std::string Api::RouteOf(std::string_view method, std::string_view target) {
+  const auto p = Segments(target);
+  if (p.size() < 2 || p[0] != "v1") return "other";
+  (void)method;
+  if (p[1] == "entities" && p.size() == 4) {
+    if (p[3] == "evaluation") return "/v1/entities/{id}/evaluation";
+    if (p[3] == "attestations") return "/v1/entities/{id}/attestations";
+  }
+  if (p[1] == "attestations") {
+    if (p.size() == 2) return "/v1/attestations";
+    if (p.size() == 3) return "/v1/attestations/{id}";
+    if (p.size() == 4 && (p[3] == "revoke" || p[3] == "supersede")) {
+      return "/v1/attestations/{id}/" + std::string(p[3]);
+    }
+  }
+  if (p.size() == 2 && (p[1] == "verify" || p[1] == "status-list" || p[1] == "keys")) {
+    return "/v1/" + std::string(p[1]);
+  }
+  return "other";
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  ApiCall call{request, Segments(request.target), Wire::kJson, {}};
+  call.audit.set_request_id(request.request_id);
+  call.audit.set_client(request.client.common_name);
+  call.audit.set_client_fingerprint(request.client.fingerprint);
+  if (request.client.role) call.audit.set_role(std::string(server::RoleName(*request.client.role)));
+  if (const std::string* accept = request.FindHeader("accept")) {
+    // "application/x-protobuf" anywhere in Accept asks for binary.
+    for (std::string_view rest = *accept; !rest.empty();) {
+      const size_t comma = std::min(rest.find(','), rest.size());
+      if (IsProtobufType(MediaType(rest.substr(0, comma)))) call.reply_wire = Wire::kProtobuf;
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
+  }
+  HttpResponse response = Dispatch(call);
+  call.audit.set_http_status(response.status);
+  if (call.audit.result().empty()) call.audit.set_result(response.status < 400 ? "ok" : "error");
+  *call.audit.mutable_time() = ToProtoTimestamp(Clock::now());
+  audit_.Record(MessageToJson(call.audit, /*compact=*/true));
+  return response;
+}
+
+namespace {
+
+HttpResponse Reply(const ApiCall& call, const google::protobuf::Message& m, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  if (call.reply_wire == Wire::kProtobuf) {
+    r.content_type = std::string(kProtobufType);
+    r.body = m.SerializeAsString();
+  } else {
+    r.content_type = std::string(kJsonType);
+    r.body = MessageToJson(m);
+  }
+  return r;
+}
+
+HttpResponse Error(ApiCall& call, int status, std::string_view code, std::string_view message) {
+  call.audit.set_result(std::string(code));
+  HttpResponse r;
+  r.status = status;
+  r.content_type = std::string(kJsonType);
+  r.body = server::ErrorBody(code, message, call.request.request_id);
+  if (status == 503) r.headers.emplace_back("retry-after", "1");
+  return r;
+}
+
+// The HTTP answer to a service error. Internal failures say only that, with the
+// request id to quote; the detail goes to the operational log.
+HttpResponse FromStatus(ApiCall& call, const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      return Error(call, 400, "INVALID_ARGUMENT", status.message());
+    case StatusCode::kNotFound:
+      return Error(call, 404, "NOT_FOUND", status.message());
+    case StatusCode::kPermissionDenied:
+      return Error(call, 403, "FORBIDDEN", status.message());
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kAlreadyExists:
+      return Error(call, 409, "CONFLICT", status.message());
+    case StatusCode::kUnavailable:
+    case StatusCode::kAborted:
+    case StatusCode::kResourceExhausted:
+      spdlog::warn("request {}: {}", call.request.request_id, status.ToString());
+      return Error(call, 503, "UNAVAILABLE", "the node cannot answer now; retry shortly");
+    default:
+      spdlog::error("request {}: {}", call.request.request_id, status.ToString());
+      return Error(call, 500, "INTERNAL", "internal error");
+  }
+}
+
+// Reads the request body into `message` as its Content-Type says. An absent
+// Content-Type means JSON.
+std::optional<HttpResponse> ReadBody(ApiCall& call, google::protobuf::Message& message) {
+  const std::string* type = call.request.FindHeader("content-type");
+  const std::string_view media = type ? MediaType(*type) : kJsonType;
+  if (IsProtobufType(media)) {
+    if (!message.ParseFromString(call.request.body)) {
+      return Error(call, 400, "INVALID_PROTOBUF",
+                   "the body is not a binary " + message.GetTypeName());
+    }
+    return std::nullopt;
+  }
+  if (media != kJsonType) {
+    return Error(call, 415, "UNSUPPORTED_MEDIA_TYPE",
+                 "send application/json or application/x-protobuf");
+  }
+  if (Status parsed = JsonToMessage(call.request.body, &message); !parsed.ok()) {
+    return Error(call, 400, "INVALID_JSON",
+                 "the body is not a " + message.GetTypeName() + ": " + parsed.message());
+  }
+  return std::nullopt;
+}
+
+bool MayAsk(const server::ClientIdentity& client, std::string_view subject) {
+  if (client.role != Role::kFirm) return true;
+  return std::find(client.subjects.begin(), client.subjects.end(), subject) !=
+         client.subjects.end();
+}
+
+HttpResponse NotYours(ApiCall& call) {
+  return Error(call, 403, "FORBIDDEN", "a firm may ask only about the subjects its certificate names");
+}
+
+}  // namespace
+
+HttpResponse Api::Dispatch(ApiCall& call) {
+  const HttpRequest& req = call.request;
+  const auto& p = call.path;
+  const std::string& method = req.method;
+  const Role role = req.client.role.value_or(Role::kFirm);
+  auto wrong_method = [&](std::string_view allowed) {
+    HttpResponse r = Error(call, 405, "METHOD_NOT_ALLOWED",
+                           "use " + std::string(allowed) + " on " + RouteOf(method, req.target));
+    r.headers.emplace_back("allow", std::string(allowed));
+    return r;
+  };
+  auto rejected = [&](HttpResponse r) {
+    rejected_->WithLabels({call.audit.result()}).Increment();
+    return r;
+  };
+
+  if (p.size() < 2 || p[0] != "v1") {
+    return Error(call, 404, "NOT_FOUND", "no such resource; the API is under /v1/");
+  }
+
+  // /v1/entities/{id}/evaluation, /v1/entities/{id}/attestations
+  if (p[1] == "entities" && p.size() == 4 && (p[3] == "evaluation" || p[3] == "attestations")) {
+    if (method != "GET") return wrong_method("GET");
+    const std::string subject(p[2]);
+    call.audit.set_subject(subject.substr(0, 64));
+    call.audit.set_action(p[3] == "evaluation" ? "lookup" : "list");
+    if (!MayAsk(req.client, subject)) return NotYours(call);
+    if (p[3] == "evaluation") {
+      auto evaluation = service_.CurrentEvaluation(subject);
+      if (!evaluation.ok()) return FromStatus(call, evaluation.status());
+      cg::v1::EvaluationResponse response;
+      *response.mutable_evaluation() = std::move(*evaluation);
+      return Reply(call, response);
+    }
+    auto list = service_.ListAttestations(subject);
+    if (!list.ok()) return FromStatus(call, list.status());
+    cg::v1::AttestationList response;
+    for (const auto& a : *list) *response.add_attestations() = ToRecord(a);
+    return Reply(call, response);
+  }
+
+  if (p[1] == "attestations" && p.size() == 2) {
+    if (method != "POST") return wrong_method("POST");
+    call.audit.set_action("issue");
+    cg::v1::IssueRequest issue;
+    if (auto bad = ReadBody(call, issue)) return rejected(*bad);
+    call.audit.set_subject(issue.subject_id().substr(0, 64));
+    if (!MayAsk(req.client, issue.subject_id())) return NotYours(call);
+    auto issued = service_.Issue(issue);
+    if (!issued.ok()) {
+      if (issued.status().code() == StatusCode::kPermissionDenied) {
+        return Error(call, 403, "CONSENT_REQUIRED", issued.status().message());
+      }
+      HttpResponse r = FromStatus(call, issued.status());
+      return r.status == 400 ? rejected(r) : r;
+    }
+    issued_->WithLabels({}).Increment();
+    call.audit.set_attestation_id(issued->attestation_id());
+    HttpResponse r = Reply(call, *issued, 201);
+    r.headers.emplace_back("location", "/v1/attestations/" + issued->attestation_id());
+    return r;
+  }
+
+  if (p[1] == "attestations" && (p.size() == 3 || p.size() == 4)) {
+    const std::string id(p[2]);
+    call.audit.set_attestation_id(id.substr(0, 64));
+    if (p.size() == 3) {
+      if (method != "GET") return wrong_method("GET");
+      call.audit.set_action("fetch");
+      auto stored = service_.GetAttestation(id);
+      if (!stored.ok()) return FromStatus(call, stored.status());
+      call.audit.set_subject(stored->subject_id);
+      if (!MayAsk(req.client, stored->subject_id)) return NotYours(call);
+      cg::v1::Envelope envelope;
+      if (!envelope.ParseFromString(stored->envelope)) {
+        return FromStatus(call, DataLossError("stored envelope of " + id + " is unreadable"));
+      }
+      return Reply(call, envelope);
+    }
+    if (p[3] == "revoke" || p[3] == "supersede") {
+      if (method != "POST") return wrong_method("POST");
+      call.audit.set_action(std::string(p[3]));
+      if (role != Role::kOperator) {
+        return Error(call, 403, "FORBIDDEN", "only an operator may " + std::string(p[3]));
+      }
+      cg::v1::StatusChangeRequest change;
+      if (auto bad = ReadBody(call, change)) return rejected(*bad);
+      const Status changed = p[3] == "revoke" ? service_.Revoke(id, change.reason())
+                                              : service_.Supersede(id, change.reason());
+      if (!changed.ok()) return FromStatus(call, changed);
+      auto stored = service_.GetAttestation(id);
+      if (!stored.ok()) return FromStatus(call, stored.status());
+      call.audit.set_subject(stored->subject_id);
+      return Reply(call, ToRecord(*stored));
+    }
+  }
+
+  if (p.size() == 2 && p[1] == "verify") {
+    if (method != "POST") return wrong_method("POST");
+    call.audit.set_action("verify");
+    cg::v1::VerifyRequest verify;
+    if (auto bad = ReadBody(call, verify)) return rejected(*bad);
+    auto report = service_.Verify(verify);
+    if (!report.ok()) {
+      HttpResponse r = FromStatus(call, report.status());
+      return r.status == 400 ? rejected(r) : r;
+    }
+    if (report->has_attestation()) {
+      call.audit.set_subject(report->attestation().evaluation().subject().id());
+      call.audit.set_attestation_id(report->attestation().attestation_id());
+    }
+    if (!report->valid()) {
+      verification_failures_->WithLabels({report->code()}).Increment();
+      call.audit.set_result("not valid: " + report->code());
+    }
+    return Reply(call, *report);
+  }
+
+  if (p.size() == 2 && p[1] == "status-list") {
+    if (method != "GET") return wrong_method("GET");
+    call.audit.set_action("status-list");
+    auto list = service_.StatusList();
+    if (!list.ok()) return FromStatus(call, list.status());
+    return Reply(call, *list);
+  }
+
+  if (p.size() == 2 && p[1] == "keys") {
+    if (method != "GET") return wrong_method("GET");
+    call.audit.set_action("keys");
+    // A trust file, as `credit-gateway key export` writes: save it and pass it to
+    // `credit-gateway verify --trust`.
+    cg::v1::TrustList keys;
+    *keys.add_issuers() = service_.PublicKeys();
+    return Reply(call, keys);
+  }
+
+  return Error(call, 404, "NOT_FOUND", "no such resource");
+}
+
+}  // namespace cg::gateway

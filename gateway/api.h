@@ -1,0 +1,65 @@
+// The node's HTTPS API (specs/openapi.yaml) over NodeService: routes, who may call
+// what, JSON or binary protobuf by Content-Type/Accept, errors as
+// {code, message, request_id}, an audit line per request.
+//
+//   GET  /v1/entities/{id}/evaluation     the subject's current evaluation
+//   GET  /v1/entities/{id}/attestations   the subject's attestations, newest first
+//   POST /v1/attestations                 issue one (IssueRequest -> IssueResponse)
+//   GET  /v1/attestations/{id}            its envelope
+//   POST /v1/attestations/{id}/revoke     operator (StatusChangeRequest)
+//   POST /v1/attestations/{id}/supersede  operator (StatusChangeRequest)
+//   POST /v1/verify                       VerifyRequest -> VerificationReport
+//   GET  /v1/status-list                  the signed status list (an Envelope)
+//   GET  /v1/keys                         the node's public keys (a TrustList, the
+//                                         form `credit-gateway key export` writes)
+//
+// Roles: every role may verify and read the status list and keys; agency, bank,
+// peer and operator may look up, issue and list for any subject; a firm only for
+// the subjects its certificate names; only an operator revokes or supersedes.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "gateway/node_service.h"
+#include "gateway/server/http_types.h"
+#include "gateway/server/metrics.h"
+#include "specs/status.h"
+
+namespace cg::gateway {
+
+struct ApiCall;  // one request on its way through (api.cc)
+
+// The append-only audit log: one JSON line (cg.v1.AuditRecord) per API request,
+// written and flushed before the response leaves. Thread-safe.
+class AuditLog {
+ public:
+  // Opens `path` for appending (created 0600). kUnavailable when it cannot be.
+  static StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path);
+  virtual ~AuditLog() = default;
+  virtual void Record(const std::string& json_line) = 0;
+};
+
+class Api {
+ public:
+  // `service`, `audit` and `metrics` must outlive the Api.
+  Api(NodeService& service, AuditLog& audit, server::MetricsRegistry& metrics);
+
+  // Answers one request; thread-safe.
+  server::HttpResponse Handle(const server::HttpRequest& request);
+
+  // The route template of a request, for metric labels: "/v1/attestations/{id}",
+  // or "other".
+  static std::string RouteOf(std::string_view method, std::string_view target);
+
+ private:
+  server::HttpResponse Dispatch(ApiCall& call);
+
+  NodeService& service_;
+  AuditLog& audit_;
+  server::CounterFamily* issued_ = nullptr;
+  server::CounterFamily* verification_failures_ = nullptr;
+  server::CounterFamily* rejected_ = nullptr;
+};
+
+}  // namespace cg::gateway

@@ -1,0 +1,197 @@
+// serve: run the node's HTTPS API (gateway/api.h) and its admin listener until
+// SIGTERM or SIGINT (graceful stop: in-flight requests finish, the store is flushed);
+// SIGHUP reloads the TLS certificate and key.
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "config/node_config.h"
+#include "gateway/api.h"
+#include "gateway/cli.h"
+#include "gateway/node_keys.h"
+#include "gateway/node_service.h"
+#include "gateway/server/https_server.h"
+#include "gateway/store.h"
+
+namespace cg::gateway {
+namespace {
+
+struct ServeOptions {
+  std::string config_file;
+};
+
+server::Role ToServerRole(config::Role role) {
+  switch (role) {
+    case config::Role::kAgency:
+      return server::Role::kAgency;
+    case config::Role::kFirm:
+      return server::Role::kFirm;
+    case config::Role::kBank:
+      return server::Role::kBank;
+    case config::Role::kPeer:
+      return server::Role::kPeer;
+    case config::Role::kOperator:
+      return server::Role::kOperator;
+  }
+  return server::Role::kFirm;  // unreachable: the least privileged
+}
+
+server::ServerLimits ToServerLimits(const config::LimitsConfig& c) {
+  using std::chrono::milliseconds;
+  server::ServerLimits limits;
+  limits.max_header_bytes = static_cast<size_t>(c.max_header_bytes);
+  limits.max_body_bytes = static_cast<size_t>(c.max_body_bytes);
+  limits.header_read_timeout = milliseconds(c.header_read_timeout_ms);
+  limits.body_read_timeout = milliseconds(c.body_read_timeout_ms);
+  limits.idle_timeout = milliseconds(c.idle_timeout_ms);
+  limits.handshake_timeout = milliseconds(c.handshake_timeout_ms);
+  limits.max_connections = static_cast<size_t>(c.max_connections);
+  limits.max_pipelined = static_cast<size_t>(c.max_pipelined);
+  limits.rate_per_second = static_cast<double>(c.client_rate_per_second);
+  limits.rate_burst = static_cast<double>(c.client_burst);
+  limits.shutdown_grace = milliseconds(c.shutdown_grace_ms);
+  return limits;
+}
+
+void ConfigureLogging(const config::LogConfig& log) {
+  switch (log.level) {
+    case config::LogLevel::kTrace:
+      spdlog::set_level(spdlog::level::trace);
+      break;
+    case config::LogLevel::kDebug:
+      spdlog::set_level(spdlog::level::debug);
+      break;
+    case config::LogLevel::kInfo:
+      spdlog::set_level(spdlog::level::info);
+      break;
+    case config::LogLevel::kWarn:
+      spdlog::set_level(spdlog::level::warn);
+      break;
+    case config::LogLevel::kError:
+      spdlog::set_level(spdlog::level::err);
+      break;
+  }
+  if (log.format == config::LogFormat::kJson) {
+    // Messages never hold quotes from outside input unescaped: they are ours.
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
+}
+
+// /readyz is answered on an I/O thread and must not wait on the store: a small
+// thread asks the service every second and keeps the answer.
+class ReadinessProbe {
+ public:
+  explicit ReadinessProbe(NodeService& service)
+      : service_(service), thread_([this] { Run(); }) {}
+  ~ReadinessProbe() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  bool ready() const { return ready_.load(); }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      const Status status = service_.Ready();
+      if (!status.ok() && ready_.load()) spdlog::warn("not ready: {}", status.message());
+      ready_ = status.ok();
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+    }
+  }
+  NodeService& service_;
+  std::atomic<bool> ready_{false};
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+int Serve(const ServeOptions& o) {
+  auto config = config::LoadNodeConfig(o.config_file);
+  if (!config.ok()) return ReportError(config.status());
+  if (!config->api) {
+    return ReportError(InvalidArgumentError(o.config_file +
+                                            ": no [api] table: the node has nothing to serve"));
+  }
+  ConfigureLogging(config->log);
+  auto keys = LoadSigningKeys(*config);
+  if (!keys.ok()) return ReportError(keys.status());
+  auto trust = LoadTrustList(*config, /*include_own=*/true);
+  if (!trust.ok()) return ReportError(trust.status());
+  auto store = Store::Open(config->store.url);
+  if (!store.ok()) return ReportError(store.status());
+
+  NodeServiceOptions service_options;
+  service_options.validity = std::chrono::hours(24) * config->signing.validity_days;
+  service_options.consent_required_purposes = config->policy.consent_required_purposes;
+  service_options.audience_required = config->policy.default_audience_required;
+  service_options.readers = static_cast<unsigned>(config->api->threads) + 1;
+  auto service = NodeService::Create(std::move(*keys), std::move(*trust), std::move(*store),
+                                     std::move(service_options));
+  if (!service.ok()) return ReportError(service.status());
+  auto audit = AuditLog::Open(config->audit.file);
+  if (!audit.ok()) return ReportError(audit.status());
+
+  auto metrics = std::make_shared<server::MetricsRegistry>();
+  Api api(**service, **audit, *metrics);
+  ReadinessProbe readiness(**service);
+
+  server::ServerOptions options;
+  options.api_address = config->api->listen.host;
+  options.api_port = config->api->listen.port;
+  options.admin_address = config->admin.listen.host;
+  options.admin_port = config->admin.listen.port;
+  options.handler_threads = config->api->threads;
+  options.limits = ToServerLimits(config->limits);
+  options.tls = {config->api->cert_file, config->api->key_file, config->api->client_ca_files};
+  for (const auto& [unit, role] : config->api->roles) options.roles[unit] = ToServerRole(role);
+  options.handler = [&api](const server::HttpRequest& request) { return api.Handle(request); };
+  options.readiness = [&readiness] { return readiness.ready(); };
+  options.route_namer = &Api::RouteOf;
+  options.metrics = metrics;
+  auto server = server::HttpsServer::Create(std::move(options));
+  if (!server.ok()) return ReportError(server.status());
+
+  // Tests and scripts read the bound ports from these lines (port 0 in the config).
+  fmt::print("{} ({}) serving https://{}:{} (admin http://{}:{})\n", (*service)->node_id(),
+             (*service)->side(), config->api->listen.host, (*server)->api_port(),
+             config->admin.listen.host, (*server)->admin_port());
+  std::fflush(stdout);
+  spdlog::info("node {} serving on port {} (admin {})", (*service)->node_id(),
+               (*server)->api_port(), (*server)->admin_port());
+  const Status ran = server::RunUntilSignalled(**server);
+  spdlog::info("stopped: {} attestations issued since start", (*service)->attestations_issued());
+  if (!ran.ok()) return ReportError(ran);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<ServeOptions>();
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run the node's HTTPS API (mutual TLS) and its admin listener (/healthz, /readyz, "
+      "/metrics) until SIGTERM; SIGHUP reloads the TLS certificate");
+  serve->add_option("--config", o->config_file, "Node configuration (node.toml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  serve->callback([o, &exit_code] { exit_code = Serve(*o); });
+}
+
+}  // namespace cg::gateway

@@ -1,0 +1,111 @@
+// Reading the client's identity out of its X.509 certificate. Every OpenSSL call
+// on certificates made by the server lives here.
+#include "gateway/server/client_identity.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <array>
+#include <memory>
+
+namespace cg::gateway::server {
+namespace {
+
+// The UTF-8 text of every entry of `nid` in `name`, in order.
+StatusOr<std::vector<std::string>> NameEntries(X509_NAME* name, int nid) {
+  std::vector<std::string> values;
+  if (name == nullptr) return values;
+  for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(name, nid, i)) {
+    const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, data);
+    if (length < 0) return InvalidArgumentError("certificate subject has an unreadable entry");
+    values.emplace_back(reinterpret_cast<const char*>(utf8), static_cast<size_t>(length));
+    OPENSSL_free(utf8);
+  }
+  return values;
+}
+
+std::vector<std::string> SanUris(X509* certificate) {
+  std::vector<std::string> uris;
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return uris;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+    uris.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                      static_cast<size_t>(ASN1_STRING_length(uri)));
+  }
+  GENERAL_NAMES_free(names);
+  return uris;
+}
+
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kAgency:
+      return "agency";
+    case Role::kFirm:
+      return "firm";
+    case Role::kBank:
+      return "bank";
+    case Role::kPeer:
+      return "peer";
+    case Role::kOperator:
+      return "operator";
+  }
+  return "unknown";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (const Role role : {Role::kAgency, Role::kFirm, Role::kBank, Role::kPeer, Role::kOperator})
+    if (RoleName(role) == name) return role;
+  return std::nullopt;
+}
+
+StatusOr<ClientIdentity> ClientIdentityFromCertificate(X509* certificate,
+                                                       const RoleMapping& roles) {
+  if (certificate == nullptr) return InvalidArgumentError("no certificate");
+  ClientIdentity identity;
+
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int digest_length = 0;
+  if (X509_digest(certificate, EVP_sha256(), digest.data(), &digest_length) != 1)
+    return InvalidArgumentError("cannot encode the certificate");
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < digest_length; ++i) {
+    identity.fingerprint += kHex[digest[i] >> 4];
+    identity.fingerprint += kHex[digest[i] & 0xf];
+  }
+
+  X509_NAME* subject = X509_get_subject_name(certificate);
+  CG_ASSIGN_OR_RETURN(std::vector<std::string> common_names, NameEntries(subject, NID_commonName));
+  if (!common_names.empty()) identity.common_name = common_names.front();
+  CG_ASSIGN_OR_RETURN(identity.organizational_units,
+                      NameEntries(subject, NID_organizationalUnitName));
+
+  // Two OUs naming different roles would let one certificate act as both; such a
+  // certificate gets no role rather than a guess.
+  bool ambiguous = false;
+  for (const std::string& unit : identity.organizational_units) {
+    const auto it = roles.find(unit);
+    if (it == roles.end()) continue;
+    if (identity.role.has_value() && *identity.role != it->second) ambiguous = true;
+    identity.role = it->second;
+  }
+  if (ambiguous) identity.role.reset();
+
+  identity.san_uris = SanUris(certificate);
+  for (const std::string& uri : identity.san_uris) {
+    if (uri.size() > kSubjectUriPrefix.size() && uri.starts_with(kSubjectUriPrefix))
+      identity.subjects.push_back(uri.substr(kSubjectUriPrefix.size()));
+  }
+  return identity;
+}
+
+}  // namespace cg::gateway::server

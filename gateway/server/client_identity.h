@@ -1,0 +1,60 @@
+// Who a client is, as its verified TLS client certificate says, and the role the
+// node's configuration gives it (DESIGN §7). Handlers receive a ClientIdentity with
+// every request; they never see the certificate itself.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "specs/status.h"
+
+struct x509_st;  // OpenSSL's X509, kept out of this header
+
+namespace cg::gateway::server {
+
+// What a client may do. Comes only from the configured OU-to-role mapping.
+enum class Role { kAgency, kFirm, kBank, kPeer, kOperator };
+
+// "agency", "firm", "bank", "peer", "operator".
+std::string_view RoleName(Role role);
+// The inverse of RoleName; nullopt for any other spelling (case-sensitive).
+std::optional<Role> ParseRole(std::string_view name);
+
+// The SAN URI prefix naming a subject (an entity) a firm certificate speaks for:
+// "urn:gba-credit:subject:uscc:91440300MA5FXXXX" names "uscc:91440300MA5FXXXX".
+inline constexpr std::string_view kSubjectUriPrefix = "urn:gba-credit:subject:";
+
+// Organizational unit value (exact, case-sensitive) -> role.
+using RoleMapping = std::map<std::string, Role, std::less<>>;
+
+struct ClientIdentity {
+  // Subject CN; empty when the certificate has none.
+  std::string common_name;
+  // Lowercase hex SHA-256 of the DER certificate (64 characters). Also the key of
+  // the client's rate limit.
+  std::string fingerprint;
+  // Every subject OU value, in certificate order.
+  std::vector<std::string> organizational_units;
+  // The role of the OU values that appear in the mapping. nullopt when none does,
+  // or when two OU values map to different roles (ambiguous, so no role).
+  std::optional<Role> role;
+  // The subject ids of the SAN URIs starting with kSubjectUriPrefix, prefix
+  // removed, in certificate order. Filled for every role; for a firm they are the
+  // only subjects it may ask about.
+  std::vector<std::string> subjects;
+  // Every SAN URI, verbatim.
+  std::vector<std::string> san_uris;
+  // The peer's IP address as text ("127.0.0.1", "::1"); for logs.
+  std::string peer_address;
+};
+
+// Reads the identity from a certificate that TLS has already verified; does not
+// verify anything itself and does not take ownership. kInvalidArgument when the
+// certificate cannot be encoded or its fields cannot be read. Thread-safe.
+StatusOr<ClientIdentity> ClientIdentityFromCertificate(x509_st* certificate,
+                                                       const RoleMapping& roles);
+
+}  // namespace cg::gateway::server
