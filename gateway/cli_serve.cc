@@ -25,22 +25,6 @@ struct ServeOptions {
   std::string config_file;
 };
 
-server::Role ToServerRole(config::Role role) {
-  switch (role) {
-    case config::Role::kAgency:
-      return server::Role::kAgency;
-    case config::Role::kFirm:
-      return server::Role::kFirm;
-    case config::Role::kBank:
-      return server::Role::kBank;
-    case config::Role::kPeer:
-      return server::Role::kPeer;
-    case config::Role::kOperator:
-      return server::Role::kOperator;
-  }
-  return server::Role::kFirm;  // unreachable: the least privileged
-}
-
 server::ServerLimits ToServerLimits(const config::LimitsConfig& c) {
   using std::chrono::milliseconds;
   server::ServerLimits limits;
@@ -159,7 +143,7 @@ int Serve(const ServeOptions& o) {
   options.handler_threads = config->api->threads;
   options.limits = ToServerLimits(config->limits);
   options.tls = {config->api->cert_file, config->api->key_file, config->api->client_ca_files};
-  for (const auto& [unit, role] : config->api->roles) options.roles[unit] = ToServerRole(role);
+  options.roles = config->api->roles;
   options.handler = [&api](const server::HttpRequest& request) { return api.Handle(request); };
   options.readiness = [&readiness] { return readiness.ready(); };
   options.route_namer = &Api::RouteOf;

@@ -46,25 +46,10 @@ std::vector<std::string> SanUris(X509* certificate) {
 
 }  // namespace
 
-std::string_view RoleName(Role role) {
-  switch (role) {
-    case Role::kAgency:
-      return "agency";
-    case Role::kFirm:
-      return "firm";
-    case Role::kBank:
-      return "bank";
-    case Role::kPeer:
-      return "peer";
-    case Role::kOperator:
-      return "operator";
-  }
-  return "unknown";
-}
-
 std::optional<Role> ParseRole(std::string_view name) {
-  for (const Role role : {Role::kAgency, Role::kFirm, Role::kBank, Role::kPeer, Role::kOperator})
+  for (const Role role : config::kAllRoles) {
     if (RoleName(role) == name) return role;
+  }
   return std::nullopt;
 }
 

@@ -9,23 +9,23 @@
 #include <string_view>
 #include <vector>
 
+#include "config/node_config.h"
 #include "specs/status.h"
 
 struct x509_st;  // OpenSSL's X509, kept out of this header
 
 namespace cg::gateway::server {
 
-// What a client may do. Comes only from the configured OU-to-role mapping.
-enum class Role { kAgency, kFirm, kBank, kPeer, kOperator };
-
-// "agency", "firm", "bank", "peer", "operator".
-std::string_view RoleName(Role role);
+// What a client may do: the roles of the node configuration (config/node_config.h),
+// given only by the configured OU-to-role mapping.
+using Role = config::Role;
+using config::RoleName;
 // The inverse of RoleName; nullopt for any other spelling (case-sensitive).
 std::optional<Role> ParseRole(std::string_view name);
 
 // The SAN URI prefix naming a subject (an entity) a firm certificate speaks for:
 // "urn:gba-credit:subject:uscc:91440300MA5FXXXX" names "uscc:91440300MA5FXXXX".
-inline constexpr std::string_view kSubjectUriPrefix = "urn:gba-credit:subject:";
+using config::kSubjectUriPrefix;
 
 // Organizational unit value (exact, case-sensitive) -> role.
 using RoleMapping = std::map<std::string, Role, std::less<>>;
