@@ -58,7 +58,9 @@ class FileAuditLog : public AuditLog {
  public:
   explicit FileAuditLog(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
   void Record(const std::string& json_line) override {
-    logger_->info(json_line);
+    std::string_view line = json_line;
+    while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    logger_->info(line);
     logger_->flush();
   }
 

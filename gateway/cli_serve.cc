@@ -2,6 +2,7 @@
 // SIGTERM or SIGINT (graceful stop: in-flight requests finish, the store is flushed);
 // SIGHUP reloads the TLS certificate and key.
 #include <fmt/core.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -42,7 +43,10 @@ server::ServerLimits ToServerLimits(const config::LimitsConfig& c) {
   return limits;
 }
 
+// Operational logs go to standard error; standard output carries only the line that
+// says where the node is serving.
 void ConfigureLogging(const config::LogConfig& log) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("credit-gateway"));
   switch (log.level) {
     case config::LogLevel::kTrace:
       spdlog::set_level(spdlog::level::trace);
@@ -156,8 +160,6 @@ int Serve(const ServeOptions& o) {
              (*service)->side(), config->api->listen.host, (*server)->api_port(),
              config->admin.listen.host, (*server)->admin_port());
   std::fflush(stdout);
-  spdlog::info("node {} serving on port {} (admin {})", (*service)->node_id(),
-               (*server)->api_port(), (*server)->admin_port());
   const Status ran = server::RunUntilSignalled(**server);
   spdlog::info("stopped: {} attestations issued since start", (*service)->attestations_issued());
   if (!ran.ok()) return ReportError(ran);
