@@ -2,6 +2,7 @@
 // SIGTERM or SIGINT (graceful stop: in-flight requests finish, the store is flushed);
 // SIGHUP reloads the TLS certificate and key.
 #include <fmt/core.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -43,6 +44,36 @@ server::ServerLimits ToServerLimits(const config::LimitsConfig& c) {
   return limits;
 }
 
+// The log message as the inside of a JSON string: messages may quote input.
+class JsonEscapedMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    for (const char c : msg.payload) {
+      switch (c) {
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            dest.append(fmt::format("\\u{:04x}", static_cast<unsigned char>(c)));
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
+};
+
 // Operational logs go to standard error; standard output carries only the line that
 // says where the node is serving.
 void ConfigureLogging(const config::LogConfig& log) {
@@ -65,9 +96,10 @@ void ConfigureLogging(const config::LogConfig& log) {
       break;
   }
   if (log.format == config::LogFormat::kJson) {
-    // Messages never hold quotes from outside input unescaped: they are ours.
-    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":"%v"})",
-                        spdlog::pattern_time_type::utc);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":"%*"})");
+    spdlog::set_formatter(std::move(formatter));
   } else {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   }
