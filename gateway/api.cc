@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "crypto/attestation.h"
 #include "crypto/dsse.h"
 #include "proto/api.pb.h"
 #include "proto/keys.pb.h"
@@ -123,7 +124,8 @@ std::string Api::RouteOf(std::string_view method, std::string_view target) {
       return "/v1/attestations/{id}/" + std::string(p[3]);
     }
   }
-  if (p.size() == 2 && (p[1] == "verify" || p[1] == "status-list" || p[1] == "keys")) {
+  if (p.size() == 2 &&
+      (p[1] == "verify" || p[1] == "recognitions" || p[1] == "status-list" || p[1] == "keys")) {
     return "/v1/" + std::string(p[1]);
   }
   return "other";
@@ -230,7 +232,8 @@ bool MayAsk(const server::ClientIdentity& client, std::string_view subject) {
 }
 
 HttpResponse NotYours(ApiCall& call) {
-  return Error(call, 403, "FORBIDDEN", "a firm may ask only about the subjects its certificate names");
+  return Error(call, 403, "FORBIDDEN",
+               "a firm may ask only about the subjects its certificate names");
 }
 
 }  // namespace
@@ -330,6 +333,34 @@ HttpResponse Api::Dispatch(ApiCall& call) {
       call.audit.set_subject(stored->subject_id);
       return Reply(call, ToRecord(*stored));
     }
+  }
+
+  if (p.size() == 2 && p[1] == "recognitions") {
+    if (method != "POST") return wrong_method("POST");
+    call.audit.set_action("recognize");
+    cg::v1::RecognizeRequest recognize;
+    if (auto bad = ReadBody(call, recognize)) return rejected(*bad);
+    // The subject as the (not yet verified) attestation names it: enough to refuse a
+    // firm early; Recognize verifies everything.
+    if (auto peeked = crypto::PeekAttestation(recognize.attestation()); peeked.ok()) {
+      call.audit.set_subject(peeked->evaluation().subject().id().substr(0, 64));
+      if (!MayAsk(req.client, peeked->evaluation().subject().id())) return NotYours(call);
+    } else if (role == Role::kFirm) {
+      return NotYours(call);
+    }
+    auto recognised = service_.Recognize(recognize);
+    if (!recognised.ok()) {
+      if (recognised.status().code() == StatusCode::kPermissionDenied) {
+        return Error(call, 403, "CONSENT_REQUIRED", recognised.status().message());
+      }
+      HttpResponse r = FromStatus(call, recognised.status());
+      return r.status == 400 ? rejected(r) : r;
+    }
+    issued_->WithLabels({}).Increment();
+    call.audit.set_attestation_id(recognised->attestation_id());
+    HttpResponse r = Reply(call, *recognised, 201);
+    r.headers.emplace_back("location", "/v1/attestations/" + recognised->attestation_id());
+    return r;
   }
 
   if (p.size() == 2 && p[1] == "verify") {

@@ -8,6 +8,8 @@
 //   GET  /v1/attestations/{id}            its envelope
 //   POST /v1/attestations/{id}/revoke     operator (StatusChangeRequest)
 //   POST /v1/attestations/{id}/supersede  operator (StatusChangeRequest)
+//   POST /v1/recognitions                 recognise another side's attestation
+//                                         (RecognizeRequest -> IssueResponse)
 //   POST /v1/verify                       VerifyRequest -> VerificationReport
 //   GET  /v1/status-list                  the signed status list (an Envelope)
 //   GET  /v1/keys                         the node's public keys (a TrustList, the

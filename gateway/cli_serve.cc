@@ -6,12 +6,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <thread>
 
+#include "config/model_config.h"
 #include "config/node_config.h"
 #include "gateway/api.h"
 #include "gateway/cli.h"
@@ -109,8 +111,7 @@ void ConfigureLogging(const config::LogConfig& log) {
 // thread asks the service every second and keeps the answer.
 class ReadinessProbe {
  public:
-  explicit ReadinessProbe(NodeService& service)
-      : service_(service), thread_([this] { Run(); }) {}
+  explicit ReadinessProbe(NodeService& service) : service_(service), thread_([this] { Run(); }) {}
   ~ReadinessProbe() {
     {
       std::lock_guard lock(mu_);
@@ -145,8 +146,8 @@ int Serve(const ServeOptions& o) {
   auto config = config::LoadNodeConfig(o.config_file);
   if (!config.ok()) return ReportError(config.status());
   if (!config->api) {
-    return ReportError(InvalidArgumentError(o.config_file +
-                                            ": no [api] table: the node has nothing to serve"));
+    return ReportError(
+        InvalidArgumentError(o.config_file + ": no [api] table: the node has nothing to serve"));
   }
   ConfigureLogging(config->log);
   auto keys = LoadSigningKeys(*config);
@@ -161,6 +162,14 @@ int Serve(const ServeOptions& o) {
   service_options.consent_required_purposes = config->policy.consent_required_purposes;
   service_options.audience_required = config->policy.default_audience_required;
   service_options.readers = static_cast<unsigned>(config->api->threads) + 1;
+  // The shipped scales and the conservative translation, the home scale first.
+  const config::ModelConfig model = config::DefaultModelConfig();
+  service_options.scales = model.scales;
+  service_options.translation = model.translation;
+  const std::string_view home_scale =
+      config->node.side == config::Side::kHongKong ? "hk-bureau" : "sz-six-level";
+  std::stable_partition(service_options.scales.begin(), service_options.scales.end(),
+                        [&](const mapping::Scale& scale) { return scale.name() == home_scale; });
   auto service = NodeService::Create(std::move(*keys), std::move(*trust), std::move(*store),
                                      std::move(service_options));
   if (!service.ok()) return ReportError(service.status());

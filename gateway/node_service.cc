@@ -169,6 +169,11 @@ class AttestationLedger {
   std::thread thread_;  // last: it starts running in the constructor
 };
 
+// What a caller asks to be signed into an attestation or recognition.
+struct RequestTerms {
+  std::string_view audience, nonce, purpose, consent_ref, requesting_party;
+};
+
 }  // namespace
 
 class NodeService::Impl {
@@ -214,6 +219,61 @@ class NodeService::Impl {
       return OkStatus();
     }));
     return crypto::SignStatusList(std::move(list), keys_.active_key());
+  }
+
+  // The terms of an issuance or recognition: checked, and the policy applied.
+  Status CheckTerms(const RequestTerms& t) const {
+    CG_RETURN_IF_ERROR(CheckText("audience", t.audience, kMaxAudienceLength));
+    CG_RETURN_IF_ERROR(CheckText("nonce", t.nonce, kMaxNonceLength));
+    CG_RETURN_IF_ERROR(CheckText("consent_ref", t.consent_ref, kMaxConsentRefLength));
+    CG_RETURN_IF_ERROR(
+        CheckText("requesting_party", t.requesting_party, kMaxRequestingPartyLength));
+    CG_RETURN_IF_ERROR(CheckPurpose(t.purpose));
+    if (t.audience.empty() && options_.audience_required) {
+      return InvalidArgumentError(
+          "audience is missing: this node issues attestations only "
+          "for a named relying party");
+    }
+    if (t.consent_ref.empty() && ConsentRequired(t.purpose)) {
+      return PermissionDeniedError("consent required: the purpose '" + std::string(t.purpose) +
+                                   "' needs a consent reference (consent_ref)");
+    }
+    return OkStatus();
+  }
+
+  // Completes `attestation` (id, issuer, times, terms, status index), signs it and
+  // stores it durably with `stored`'s other fields; returns it once stored.
+  StatusOr<cg::v1::IssueResponse> SignAndStore(cg::v1::Attestation attestation,
+                                               StoredAttestation stored, const RequestTerms& t,
+                                               Clock::time_point now,
+                                               Clock::time_point valid_until) {
+    attestation.set_attestation_id(crypto::NewAttestationId());
+    attestation.mutable_issuer()->set_node_id(keys_.node_id());
+    attestation.mutable_issuer()->set_side(keys_.side());
+    *attestation.mutable_issued_at() = ToProtoTimestamp(now);
+    *attestation.mutable_valid_until() = ToProtoTimestamp(valid_until);
+    attestation.set_audience(std::string(t.audience));
+    attestation.set_nonce(std::string(t.nonce));
+    attestation.set_consent_ref(std::string(t.consent_ref));
+    attestation.set_purpose(std::string(t.purpose));
+    attestation.set_requesting_party(std::string(t.requesting_party));
+    attestation.set_status_index(next_status_index_.fetch_add(1));
+    stored.attestation_id = attestation.attestation_id();
+    stored.issued_at = UnixSeconds(now);
+    stored.valid_until = UnixSeconds(valid_until);
+    stored.audience = std::string(t.audience);
+    stored.status_index = attestation.status_index();
+
+    CG_ASSIGN_OR_RETURN(cg::v1::Envelope envelope,
+                        crypto::SignAttestation(std::move(attestation), keys_.active_key()));
+    stored.envelope = envelope.SerializeAsString();
+    CG_RETURN_IF_ERROR(ledger_->Commit(stored));
+    issued_.fetch_add(1, std::memory_order_relaxed);
+
+    cg::v1::IssueResponse response;
+    response.set_attestation_id(stored.attestation_id);
+    *response.mutable_envelope() = std::move(envelope);
+    return response;
   }
 
   Status ChangeState(std::string_view id, AttestationState state, std::string_view reason) {
@@ -288,58 +348,90 @@ StatusOr<cg::v1::Evaluation> NodeService::CurrentEvaluation(std::string_view sub
 
 StatusOr<cg::v1::IssueResponse> NodeService::Issue(const cg::v1::IssueRequest& request) {
   CG_RETURN_IF_ERROR(CheckSubject(request.subject_id()));
-  CG_RETURN_IF_ERROR(CheckText("audience", request.audience(), kMaxAudienceLength));
-  CG_RETURN_IF_ERROR(CheckText("nonce", request.nonce(), kMaxNonceLength));
-  CG_RETURN_IF_ERROR(CheckText("consent_ref", request.consent_ref(), kMaxConsentRefLength));
-  CG_RETURN_IF_ERROR(
-      CheckText("requesting_party", request.requesting_party(), kMaxRequestingPartyLength));
-  CG_RETURN_IF_ERROR(CheckPurpose(request.purpose()));
-  if (request.audience().empty() && impl_->options_.audience_required) {
-    return InvalidArgumentError("audience is missing: this node issues attestations only "
-                                "for a named relying party");
-  }
-  if (request.consent_ref().empty() && impl_->ConsentRequired(request.purpose())) {
-    return PermissionDeniedError("consent required: the purpose '" + request.purpose() +
-                                   "' needs a consent reference (consent_ref)");
-  }
+  const RequestTerms terms{request.audience(), request.nonce(), request.purpose(),
+                           request.consent_ref(), request.requesting_party()};
+  CG_RETURN_IF_ERROR(impl_->CheckTerms(terms));
   CG_ASSIGN_OR_RETURN(cg::v1::Evaluation evaluation, CurrentEvaluation(request.subject_id()));
 
   const Clock::time_point now = impl_->Now();
   cg::v1::Attestation attestation;
   attestation.set_kind(cg::v1::ATTESTATION_KIND_ATTESTATION);
-  attestation.set_attestation_id(crypto::NewAttestationId());
-  attestation.mutable_issuer()->set_node_id(impl_->keys_.node_id());
-  attestation.mutable_issuer()->set_side(impl_->keys_.side());
-  *attestation.mutable_issued_at() = ToProtoTimestamp(now);
-  *attestation.mutable_valid_until() = ToProtoTimestamp(now + impl_->options_.validity);
-  attestation.set_audience(request.audience());
-  attestation.set_nonce(request.nonce());
-  attestation.set_consent_ref(request.consent_ref());
-  attestation.set_purpose(request.purpose());
-  attestation.set_requesting_party(request.requesting_party());
-  attestation.set_status_index(impl_->next_status_index_.fetch_add(1));
-
   StoredAttestation stored;
-  stored.attestation_id = attestation.attestation_id();
   stored.subject_id = evaluation.subject().id();
   stored.period = evaluation.period();
   stored.grade = evaluation.joint_grade().grade();
-  stored.issued_at = UnixSeconds(now);
-  stored.valid_until = UnixSeconds(now + impl_->options_.validity);
-  stored.audience = request.audience();
-  stored.status_index = attestation.status_index();
   *attestation.mutable_evaluation() = std::move(evaluation);
+  return impl_->SignAndStore(std::move(attestation), std::move(stored), terms, now,
+                             now + impl_->options_.validity);
+}
 
-  CG_ASSIGN_OR_RETURN(cg::v1::Envelope envelope,
-                      crypto::SignAttestation(std::move(attestation), impl_->keys_.active_key()));
-  stored.envelope = envelope.SerializeAsString();
-  CG_RETURN_IF_ERROR(impl_->ledger_->Commit(stored));
-  impl_->issued_.fetch_add(1, std::memory_order_relaxed);
+StatusOr<cg::v1::IssueResponse> NodeService::Recognize(const cg::v1::RecognizeRequest& request) {
+  if (!request.has_attestation()) return InvalidArgumentError("attestation is missing");
+  const RequestTerms terms{request.audience(), request.nonce(), request.purpose(),
+                           request.consent_ref(), request.requesting_party()};
+  CG_RETURN_IF_ERROR(impl_->CheckTerms(terms));
 
-  cg::v1::IssueResponse response;
-  response.set_attestation_id(stored.attestation_id);
-  *response.mutable_envelope() = std::move(envelope);
-  return response;
+  // What is recognised must be valid now, by another node's key in the trust list.
+  crypto::AttestationVerifier verifier(impl_->trust_);
+  crypto::VerifyOptions verify_options;
+  verify_options.now = impl_->options_.now();
+  const crypto::Verification foreign = verifier.Verify(request.attestation(), verify_options);
+  if (!foreign.valid()) {
+    return InvalidArgumentError(
+        "attestation not valid: " + std::string(crypto::VerifyFailureCode(foreign.failure)) + ": " +
+        foreign.reason);
+  }
+  const cg::v1::Attestation& a = foreign.attestation;
+  if (a.kind() != cg::v1::ATTESTATION_KIND_ATTESTATION) {
+    return InvalidArgumentError("only an attestation can be recognised, not a recognition");
+  }
+  if (a.issuer().node_id() == impl_->keys_.node_id()) {
+    return InvalidArgumentError("the attestation is this node's own: nothing to recognise");
+  }
+
+  // Its grade, translated onto the home scale through PD bands.
+  const mapping::Scale& home = impl_->options_.scales.front();
+  const cg::v1::ScaleGrade& original = a.evaluation().joint_grade();
+  const mapping::Scale* from = nullptr;
+  for (const auto& scale : impl_->options_.scales) {
+    if (scale.name() == original.scale()) from = &scale;
+  }
+  if (from == nullptr) {
+    return FailedPreconditionError("the attestation grades on scale '" +
+                                   original.scale().substr(0, 64) +
+                                   "', which this node does not know");
+  }
+  const mapping::ScaleTranslator translator(*from, home, impl_->options_.translation);
+  auto translated = translator.Translate(original.grade());
+  if (!translated.ok()) {
+    return InvalidArgumentError("the attestation's grade '" + original.grade().substr(0, 16) +
+                                "' is not on scale " + from->name());
+  }
+
+  const Clock::time_point now = impl_->Now();
+  const Clock::time_point foreign_until = FromProtoTimestamp(a.valid_until());
+  cg::v1::Attestation recognition;
+  recognition.set_kind(cg::v1::ATTESTATION_KIND_RECOGNITION);
+  *recognition.mutable_evaluation() = a.evaluation();
+  auto* recognizes = recognition.mutable_recognizes();
+  recognizes->set_payload_digest(crypto::Sha256(request.attestation().payload()));
+  recognizes->set_attestation_id(a.attestation_id());
+  *recognizes->mutable_issuer() = a.issuer();
+  *recognizes->mutable_original_grade() = original;
+  recognizes->mutable_translated_grade()->set_scale(home.name());
+  recognizes->mutable_translated_grade()->set_grade(*translated);
+  recognizes->set_scale_table_digest(crypto::Sha256(translator.CanonicalText()));
+  *recognizes->mutable_valid_until() = a.valid_until();
+
+  StoredAttestation stored;
+  stored.recognition = true;
+  stored.subject_id = a.evaluation().subject().id();
+  stored.period = a.evaluation().period();
+  stored.grade = *translated;
+  stored.recognizes = a.attestation_id();
+  // A recognition never outlives what it recognises.
+  return impl_->SignAndStore(std::move(recognition), std::move(stored), terms, now,
+                             std::min(now + impl_->options_.validity, foreign_until));
 }
 
 StatusOr<StoredAttestation> NodeService::GetAttestation(std::string_view attestation_id) {

@@ -16,6 +16,7 @@
 #include "crypto/key_set.h"
 #include "crypto/trust_list.h"
 #include "gateway/store.h"
+#include "mapping/scale.h"
 #include "proto/api.pb.h"
 #include "proto/attestation.pb.h"
 #include "proto/keys.pb.h"
@@ -43,6 +44,11 @@ struct NodeServiceOptions {
   std::vector<std::string> consent_required_purposes;
   // Whether every issuance must name its audience (the relying party).
   bool audience_required = false;
+  // The scales the node grades on, its home scale first: recognitions translate
+  // foreign grades onto the home scale through these, by `translation`.
+  std::vector<mapping::Scale> scales = {mapping::ShenzhenSixLevelScale(),
+                                        mapping::HongKongBureauScale()};
+  mapping::TranslationPolicy translation = mapping::TranslationPolicy::kConservative;
   // Store connections for concurrent requests (a private in-memory store has one).
   unsigned readers = 4;
   // The clock (tests set it).
@@ -74,6 +80,16 @@ class NodeService {
   // when the purpose needs a consent reference and there is none; kNotFound when the
   // subject has no evaluation.
   StatusOr<cg::v1::IssueResponse> Issue(const cg::v1::IssueRequest& request);
+
+  // Recognises another side's attestation: verifies it against the trust list (it
+  // must be valid, an attestation, and issued by another node), translates its joint
+  // grade onto the home scale, and signs and stores a recognition that names it
+  // (payload digest, id, issuer, both grades, the translation table's digest) and
+  // never outlives it. kInvalidArgument for a malformed request, or with the failure
+  // code ("attestation not valid: EXPIRED: ...") when the attestation is not valid;
+  // kFailedPrecondition when its grade is on a scale the node does not know;
+  // kPermissionDenied as Issue for a missing consent.
+  StatusOr<cg::v1::IssueResponse> Recognize(const cg::v1::RecognizeRequest& request);
 
   // kNotFound for an unknown id.
   StatusOr<StoredAttestation> GetAttestation(std::string_view attestation_id);

@@ -291,3 +291,122 @@ TEST_F(NodeServiceTest, WorksOnAPrivateInMemoryStoreWithOneConnection) {
 
 }  // namespace
 }  // namespace cg::gateway
+
+namespace cg::gateway {
+namespace {
+
+// A Hong Kong node recognising the Shenzhen node's attestations.
+class RecognitionTest : public NodeServiceTest {
+ protected:
+  // The Hong Kong node, trusting the Shenzhen node's keys when `trust_sz`.
+  std::unique_ptr<NodeService> HongKong(bool trust_sz, NodeService& sz) {
+    auto keys =
+        crypto::KeySet::Create("hk-node-1", "hk", "", crypto::KdfStrength::kPlaintextForTests,
+                               Clock::now() - std::chrono::hours(1));
+    EXPECT_TRUE(keys.ok());
+    crypto::TrustList trust;
+    if (trust_sz) {
+      EXPECT_TRUE(trust.Add(sz.PublicKeys()).ok());
+    }
+    auto store = Store::Open("sqlite:" + dir_ + "/hk.db");
+    EXPECT_TRUE(store.ok());
+    NodeServiceOptions options;
+    options.scales = {mapping::HongKongBureauScale(), mapping::ShenzhenSixLevelScale()};
+    auto service = NodeService::Create(std::move(*keys), std::move(trust), std::move(*store),
+                                       std::move(options));
+    EXPECT_TRUE(service.ok()) << service.status().ToString();
+    return std::move(*service);
+  }
+
+  cg::v1::RecognizeRequest Recognize(const cg::v1::Envelope& attestation) {
+    cg::v1::RecognizeRequest request;
+    *request.mutable_attestation() = attestation;
+    request.set_audience("HK Credit Agency");
+    request.set_nonce("hk-n-1");
+    return request;
+  }
+};
+
+TEST_F(RecognitionTest, TranslatesConservativelyAndNeverOutlivesTheAttestation) {
+  NodeService& sz = Service();
+  auto attestation = sz.Issue(Request(subject_));
+  ASSERT_TRUE(attestation.ok());
+  auto hk = HongKong(/*trust_sz=*/true, sz);
+  auto recognised = hk->Recognize(Recognize(attestation->envelope()));
+  ASSERT_TRUE(recognised.ok()) << recognised.status().ToString();
+
+  auto r = crypto::PeekAttestation(recognised->envelope());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->kind(), cg::v1::ATTESTATION_KIND_RECOGNITION);
+  EXPECT_EQ(r->issuer().node_id(), "hk-node-1");
+  EXPECT_EQ(r->recognizes().attestation_id(), attestation->attestation_id());
+  EXPECT_EQ(r->recognizes().issuer().node_id(), "sz-node-1");
+  EXPECT_EQ(r->recognizes().original_grade().grade(), "B");
+  EXPECT_EQ(r->recognizes().translated_grade().scale(), "hk-bureau");
+  // The translation through PD bands, conservative: the worse of the straddled grades.
+  const mapping::ScaleTranslator translator(mapping::ShenzhenSixLevelScale(),
+                                            mapping::HongKongBureauScale());
+  EXPECT_EQ(r->recognizes().translated_grade().grade(), *translator.Translate("B"));
+  EXPECT_EQ(r->recognizes().scale_table_digest().size(), 32u);
+  auto a = crypto::PeekAttestation(attestation->envelope());
+  EXPECT_LE(FromProtoTimestamp(r->valid_until()), FromProtoTimestamp(a->valid_until()));
+  EXPECT_EQ(r->audience(), "HK Credit Agency");
+
+  // The pair verifies at the Hong Kong node, and the recognition is stored there.
+  cg::v1::VerifyRequest pair;
+  *pair.mutable_envelope() = recognised->envelope();
+  *pair.mutable_attestation() = attestation->envelope();
+  auto report = hk->Verify(pair);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->valid()) << report->code() << ": " << report->reason();
+  auto stored = hk->GetAttestation(recognised->attestation_id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(stored->recognition);
+  EXPECT_EQ(stored->recognizes, attestation->attestation_id());
+  EXPECT_EQ(stored->subject_id, subject_);
+
+  // Revoked at home: the pair fails with the attestation's own code.
+  ASSERT_TRUE(sz.Revoke(attestation->attestation_id(), "issued in error").ok());
+  auto status = sz.StatusList();
+  ASSERT_TRUE(status.ok());
+  crypto::TrustList trust;
+  ASSERT_TRUE(trust.Add(sz.PublicKeys()).ok());
+  ASSERT_TRUE(trust.Add(hk->PublicKeys()).ok());
+  crypto::AttestationVerifier bank(trust);
+  ASSERT_TRUE(bank.AddStatusList(*status).ok());
+  EXPECT_EQ(bank.VerifyRecognition(recognised->envelope(), attestation->envelope(), {}).failure,
+            crypto::VerifyFailure::kRevoked);
+}
+
+TEST_F(RecognitionTest, RefusesWhatItCannotTrustOrShouldNotRecognise) {
+  NodeService& sz = Service();
+  auto attestation = sz.Issue(Request(subject_));
+  ASSERT_TRUE(attestation.ok());
+
+  auto stranger = HongKong(/*trust_sz=*/false, sz);
+  auto refused = stranger->Recognize(Recognize(attestation->envelope()));
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("UNKNOWN_ISSUER"), std::string::npos)
+      << refused.status().message();
+  stranger.reset();
+
+  auto hk = HongKong(/*trust_sz=*/true, sz);
+  cg::v1::Envelope tampered = attestation->envelope();
+  tampered.mutable_payload()->back() ^= 1;
+  refused = hk->Recognize(Recognize(tampered));
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("BAD_SIGNATURE"), std::string::npos);
+
+  // A node does not recognise its own attestations, nor a recognition.
+  EXPECT_EQ(sz.Recognize(Recognize(attestation->envelope())).status().code(),
+            StatusCode::kInvalidArgument);
+  auto recognised = hk->Recognize(Recognize(attestation->envelope()));
+  ASSERT_TRUE(recognised.ok());
+  EXPECT_EQ(sz.Recognize(Recognize(recognised->envelope())).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(hk->Recognize(cg::v1::RecognizeRequest()).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cg::gateway
