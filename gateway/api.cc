@@ -124,6 +124,11 @@ std::string Api::RouteOf(std::string_view method, std::string_view target) {
       return "/v1/attestations/{id}/" + std::string(p[3]);
     }
   }
+  if (p[1] == "consents") {
+    if (p.size() == 2) return "/v1/consents";
+    if (p.size() == 3) return "/v1/consents/{id}";
+    if (p.size() == 4 && p[3] == "withdraw") return "/v1/consents/{id}/withdraw";
+  }
   if (p.size() == 2 &&
       (p[1] == "verify" || p[1] == "recognitions" || p[1] == "status-list" || p[1] == "keys")) {
     return "/v1/" + std::string(p[1]);
@@ -289,7 +294,7 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     auto issued = service_.Issue(issue);
     if (!issued.ok()) {
       if (issued.status().code() == StatusCode::kPermissionDenied) {
-        return Error(call, 403, "CONSENT_REQUIRED", issued.status().message());
+        return Error(call, 403, ConsentRefusalCode(issued.status()), issued.status().message());
       }
       HttpResponse r = FromStatus(call, issued.status());
       return r.status == 400 ? rejected(r) : r;
@@ -335,6 +340,46 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     }
   }
 
+  if (p[1] == "consents" && p.size() <= 4) {
+    const bool may_consent = role == Role::kFirm || role == Role::kOperator;
+    if (p.size() == 2) {
+      if (method != "POST") return wrong_method("POST");
+      call.audit.set_action("consent");
+      if (!may_consent) {
+        return Error(call, 403, "FORBIDDEN", "only the firm itself or an operator records consent");
+      }
+      cg::v1::ConsentRequest consent;
+      if (auto bad = ReadBody(call, consent)) return rejected(*bad);
+      call.audit.set_subject(consent.subject_id().substr(0, 64));
+      if (!MayAsk(req.client, consent.subject_id())) return NotYours(call);
+      auto recorded = service_.RecordConsent(consent, req.client.common_name);
+      if (!recorded.ok()) {
+        HttpResponse r = FromStatus(call, recorded.status());
+        return r.status == 400 ? rejected(r) : r;
+      }
+      HttpResponse r = Reply(call, *recorded, 201);
+      r.headers.emplace_back("location", "/v1/consents/" + recorded->consent_id());
+      return r;
+    }
+    const std::string id(p[2]);
+    const bool withdraw = p.size() == 4 && p[3] == "withdraw";
+    if (p.size() == 4 && !withdraw) return Error(call, 404, "NOT_FOUND", "no such resource");
+    if (method != (withdraw ? "POST" : "GET")) return wrong_method(withdraw ? "POST" : "GET");
+    call.audit.set_action(withdraw ? "withdraw-consent" : "read-consent");
+    if (!may_consent && !(role == Role::kPeer && !withdraw)) {
+      return Error(call, 403, "FORBIDDEN", "only the firm itself or an operator may do this");
+    }
+    auto consent = service_.GetConsent(id);
+    if (!consent.ok()) return FromStatus(call, consent.status());
+    call.audit.set_subject(consent->subject_id());
+    if (!MayAsk(req.client, consent->subject_id())) return NotYours(call);
+    if (withdraw) {
+      consent = service_.WithdrawConsent(id);
+      if (!consent.ok()) return FromStatus(call, consent.status());
+    }
+    return Reply(call, *consent);
+  }
+
   if (p.size() == 2 && p[1] == "recognitions") {
     if (method != "POST") return wrong_method("POST");
     call.audit.set_action("recognize");
@@ -351,7 +396,8 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     auto recognised = service_.Recognize(recognize);
     if (!recognised.ok()) {
       if (recognised.status().code() == StatusCode::kPermissionDenied) {
-        return Error(call, 403, "CONSENT_REQUIRED", recognised.status().message());
+        return Error(call, 403, ConsentRefusalCode(recognised.status()),
+                     recognised.status().message());
       }
       HttpResponse r = FromStatus(call, recognised.status());
       return r.status == 400 ? rejected(r) : r;

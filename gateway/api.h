@@ -10,6 +10,11 @@
 //   POST /v1/attestations/{id}/supersede  operator (StatusChangeRequest)
 //   POST /v1/recognitions                 recognise another side's attestation
 //                                         (RecognizeRequest -> IssueResponse)
+//   POST /v1/consents                     a firm (own subject) or operator records
+//                                         consent (ConsentRequest -> Consent)
+//   GET  /v1/consents/{id}                firm (own), operator, peer
+//   POST /v1/consents/{id}/withdraw       firm (own) or operator; revokes what the
+//                                         consent allowed
 //   POST /v1/verify                       VerifyRequest -> VerificationReport
 //   GET  /v1/status-list                  the signed status list (an Envelope)
 //   GET  /v1/keys                         the node's public keys (a TrustList, the

@@ -169,6 +169,40 @@ class AttestationLedger {
   std::thread thread_;  // last: it starts running in the constructor
 };
 
+// The reasons a consent is refused, each the start of the refusal's message (see
+// ConsentRefusalCode).
+struct ConsentRefusal {
+  std::string_view prefix;
+  std::string_view code;
+};
+constexpr ConsentRefusal kConsentRefusals[] = {
+    {"consent required", "CONSENT_REQUIRED"},       {"consent not found", "CONSENT_NOT_FOUND"},
+    {"consent withdrawn", "CONSENT_WITHDRAWN"},     {"consent expired", "CONSENT_EXPIRED"},
+    {"consent does not cover", "CONSENT_MISMATCH"},
+};
+Status ConsentRefused(std::string_view code, const std::string& detail) {
+  for (const auto& r : kConsentRefusals) {
+    if (r.code == code) return PermissionDeniedError(std::string(r.prefix) + ": " + detail);
+  }
+  return PermissionDeniedError(detail);
+}
+
+cg::v1::Consent ToConsent(const StoredConsent& c) {
+  cg::v1::Consent out;
+  out.set_consent_id(c.consent_id);
+  out.set_subject_id(c.subject_id);
+  out.set_purpose(c.purpose);
+  out.set_audience(c.audience);
+  *out.mutable_valid_until() = ToProtoTimestamp(FromUnixSeconds(c.valid_until));
+  *out.mutable_recorded_at() = ToProtoTimestamp(FromUnixSeconds(c.recorded_at));
+  out.set_recorded_by(c.recorded_by);
+  out.set_withdrawn(c.withdrawn_at != 0);
+  if (c.withdrawn_at != 0) {
+    *out.mutable_withdrawn_at() = ToProtoTimestamp(FromUnixSeconds(c.withdrawn_at));
+  }
+  return out;
+}
+
 // What a caller asks to be signed into an attestation or recognition.
 struct RequestTerms {
   std::string_view audience, nonce, purpose, consent_ref, requesting_party;
@@ -235,8 +269,43 @@ class NodeService::Impl {
           "for a named relying party");
     }
     if (t.consent_ref.empty() && ConsentRequired(t.purpose)) {
-      return PermissionDeniedError("consent required: the purpose '" + std::string(t.purpose) +
-                                   "' needs a consent reference (consent_ref)");
+      return ConsentRefused("CONSENT_REQUIRED", "the purpose '" + std::string(t.purpose) +
+                                                    "' needs a consent reference (consent_ref)");
+    }
+    return OkStatus();
+  }
+
+  // The consent named by an issuance for `subject_id`, when there is one: it must be
+  // this node's, in force, and cover the subject, purpose and audience.
+  Status CheckConsent(std::string_view subject_id, const RequestTerms& t) {
+    if (t.consent_ref.empty()) return OkStatus();
+    StatusOr<StoredConsent> consent = NotFoundError("");
+    {
+      auto store = pool_.Take();
+      consent = store->GetConsent(t.consent_ref);
+    }
+    if (consent.status().code() == StatusCode::kNotFound) {
+      return ConsentRefused("CONSENT_NOT_FOUND",
+                            "no consent " + std::string(t.consent_ref) + " is recorded here");
+    }
+    if (!consent.ok()) return consent.status();
+    const std::string& id = consent->consent_id;
+    if (consent->withdrawn_at != 0) {
+      return ConsentRefused("CONSENT_WITHDRAWN", "consent " + id + " was withdrawn");
+    }
+    if (consent->valid_until <= UnixSeconds(Now())) {
+      return ConsentRefused("CONSENT_EXPIRED", "consent " + id + " has expired");
+    }
+    if (consent->subject_id != subject_id) {
+      return ConsentRefused("CONSENT_MISMATCH", "consent " + id + " is for another subject");
+    }
+    if (consent->purpose != t.purpose) {
+      return ConsentRefused("CONSENT_MISMATCH",
+                            "consent " + id + " is for the purpose '" + consent->purpose + "'");
+    }
+    if (!consent->audience.empty() && consent->audience != t.audience) {
+      return ConsentRefused("CONSENT_MISMATCH",
+                            "consent " + id + " is for the audience '" + consent->audience + "'");
     }
     return OkStatus();
   }
@@ -262,6 +331,7 @@ class NodeService::Impl {
     stored.issued_at = UnixSeconds(now);
     stored.valid_until = UnixSeconds(valid_until);
     stored.audience = std::string(t.audience);
+    stored.consent_ref = std::string(t.consent_ref);
     stored.status_index = attestation.status_index();
 
     CG_ASSIGN_OR_RETURN(cg::v1::Envelope envelope,
@@ -351,6 +421,7 @@ StatusOr<cg::v1::IssueResponse> NodeService::Issue(const cg::v1::IssueRequest& r
   const RequestTerms terms{request.audience(), request.nonce(), request.purpose(),
                            request.consent_ref(), request.requesting_party()};
   CG_RETURN_IF_ERROR(impl_->CheckTerms(terms));
+  CG_RETURN_IF_ERROR(impl_->CheckConsent(request.subject_id(), terms));
   CG_ASSIGN_OR_RETURN(cg::v1::Evaluation evaluation, CurrentEvaluation(request.subject_id()));
 
   const Clock::time_point now = impl_->Now();
@@ -367,9 +438,8 @@ StatusOr<cg::v1::IssueResponse> NodeService::Issue(const cg::v1::IssueRequest& r
 
 StatusOr<cg::v1::IssueResponse> NodeService::Recognize(const cg::v1::RecognizeRequest& request) {
   if (!request.has_attestation()) return InvalidArgumentError("attestation is missing");
-  const RequestTerms terms{request.audience(), request.nonce(), request.purpose(),
-                           request.consent_ref(), request.requesting_party()};
-  CG_RETURN_IF_ERROR(impl_->CheckTerms(terms));
+  RequestTerms terms{request.audience(), request.nonce(), request.purpose(), request.consent_ref(),
+                     request.requesting_party()};
 
   // What is recognised must be valid now, by another node's key in the trust list.
   crypto::AttestationVerifier verifier(impl_->trust_);
@@ -388,6 +458,15 @@ StatusOr<cg::v1::IssueResponse> NodeService::Recognize(const cg::v1::RecognizeRe
   if (a.issuer().node_id() == impl_->keys_.node_id()) {
     return InvalidArgumentError("the attestation is this node's own: nothing to recognise");
   }
+  // The consent is the one the home node checked and signed into the attestation.
+  if (!terms.consent_ref.empty() && terms.consent_ref != a.consent_ref()) {
+    return ConsentRefused("CONSENT_MISMATCH", "the attestation was issued under consent '" +
+                                                  a.consent_ref() + "', not '" +
+                                                  std::string(terms.consent_ref) + "'");
+  }
+  terms.consent_ref = a.consent_ref();
+  if (terms.purpose.empty()) terms.purpose = a.purpose();
+  CG_RETURN_IF_ERROR(impl_->CheckTerms(terms));
 
   // Its grade, translated onto the home scale through PD bands.
   const mapping::Scale& home = impl_->options_.scales.front();
@@ -432,6 +511,61 @@ StatusOr<cg::v1::IssueResponse> NodeService::Recognize(const cg::v1::RecognizeRe
   // A recognition never outlives what it recognises.
   return impl_->SignAndStore(std::move(recognition), std::move(stored), terms, now,
                              std::min(now + impl_->options_.validity, foreign_until));
+}
+
+StatusOr<cg::v1::Consent> NodeService::RecordConsent(const cg::v1::ConsentRequest& request,
+                                                     std::string_view recorded_by) {
+  CG_RETURN_IF_ERROR(CheckSubject(request.subject_id()));
+  if (request.purpose().empty()) return InvalidArgumentError("purpose is missing");
+  CG_RETURN_IF_ERROR(CheckPurpose(request.purpose()));
+  CG_RETURN_IF_ERROR(CheckText("audience", request.audience(), kMaxAudienceLength));
+  const Clock::time_point now = impl_->Now();
+  if (!request.has_valid_until()) return InvalidArgumentError("valid_until is missing");
+  const Clock::time_point until = FromProtoTimestamp(request.valid_until());
+  if (until <= now) return InvalidArgumentError("valid_until is not in the future");
+  if (until > now + kMaxConsentValidity) {
+    return InvalidArgumentError("valid_until is more than " +
+                                std::to_string(kMaxConsentValidity.count() / 24) + " days ahead");
+  }
+  StoredConsent consent;
+  consent.consent_id = "consent-" + crypto::NewAttestationId();
+  consent.subject_id = request.subject_id();
+  consent.purpose = request.purpose();
+  consent.audience = request.audience();
+  consent.valid_until = UnixSeconds(until);
+  consent.recorded_at = UnixSeconds(now);
+  consent.recorded_by = std::string(recorded_by.substr(0, 200));
+  auto store = impl_->pool_.Take();
+  CG_RETURN_IF_ERROR(store->PutConsent(consent));
+  return ToConsent(consent);
+}
+
+StatusOr<cg::v1::Consent> NodeService::GetConsent(std::string_view consent_id) {
+  if (consent_id.empty() || consent_id.size() > kMaxConsentRefLength) {
+    return InvalidArgumentError("malformed consent id");
+  }
+  auto store = impl_->pool_.Take();
+  CG_ASSIGN_OR_RETURN(StoredConsent consent, store->GetConsent(consent_id));
+  return ToConsent(consent);
+}
+
+StatusOr<cg::v1::Consent> NodeService::WithdrawConsent(std::string_view consent_id) {
+  if (consent_id.empty() || consent_id.size() > kMaxConsentRefLength) {
+    return InvalidArgumentError("malformed consent id");
+  }
+  auto store = impl_->pool_.Take();
+  CG_RETURN_IF_ERROR(store->WithdrawConsent(consent_id, UnixSeconds(impl_->Now())));
+  CG_ASSIGN_OR_RETURN(StoredConsent consent, store->GetConsent(consent_id));
+  return ToConsent(consent);
+}
+
+std::string_view ConsentRefusalCode(const Status& status) {
+  if (status.code() == StatusCode::kPermissionDenied) {
+    for (const auto& r : kConsentRefusals) {
+      if (std::string_view(status.message()).starts_with(r.prefix)) return r.code;
+    }
+  }
+  return "FORBIDDEN";
 }
 
 StatusOr<StoredAttestation> NodeService::GetAttestation(std::string_view attestation_id) {

@@ -34,6 +34,8 @@ inline constexpr size_t kMaxReasonLength = 200;
 inline constexpr size_t kMaxRequestingPartyLength = 200;
 // Attestations listed for one subject at most, newest first.
 inline constexpr size_t kMaxListedAttestations = 100;
+// The longest a consent may run, from when it is recorded.
+inline constexpr std::chrono::hours kMaxConsentValidity{24 * 731};
 // Issuances gathered into one transaction at most.
 inline constexpr size_t kMaxGroupCommit = 512;
 
@@ -76,9 +78,10 @@ class NodeService {
 
   // Signs an attestation of the subject's latest evaluation and stores it durably
   // before returning. kInvalidArgument for a malformed field (the message names it)
-  // or a missing audience the policy requires; kPermissionDenied "consent required"
-  // when the purpose needs a consent reference and there is none; kNotFound when the
-  // subject has no evaluation.
+  // or a missing audience the policy requires; kPermissionDenied (ConsentRefusalCode
+  // says why) when the purpose needs a consent and there is none, or the consent
+  // named is unknown, withdrawn, expired or for another subject, purpose or audience;
+  // kNotFound when the subject has no evaluation.
   StatusOr<cg::v1::IssueResponse> Issue(const cg::v1::IssueRequest& request);
 
   // Recognises another side's attestation: verifies it against the trust list (it
@@ -88,8 +91,21 @@ class NodeService {
   // never outlives it. kInvalidArgument for a malformed request, or with the failure
   // code ("attestation not valid: EXPIRED: ...") when the attestation is not valid;
   // kFailedPrecondition when its grade is on a scale the node does not know;
-  // kPermissionDenied as Issue for a missing consent.
+  // kPermissionDenied when the policy needs a consent for the purpose and the
+  // attestation carries none, or the request names another consent than it carries
+  // (the home node checked the consent when it issued the attestation, and revokes
+  // the attestation if the consent is withdrawn).
   StatusOr<cg::v1::IssueResponse> Recognize(const cg::v1::RecognizeRequest& request);
+
+  // Consents. RecordConsent: kInvalidArgument for a malformed subject, a missing or
+  // malformed purpose, a too long audience, or a valid_until not in the future or
+  // beyond kMaxConsentValidity. WithdrawConsent also revokes every attestation
+  // issued under the consent; kFailedPrecondition when withdrawn already. kNotFound
+  // for an unknown id.
+  StatusOr<cg::v1::Consent> RecordConsent(const cg::v1::ConsentRequest& request,
+                                          std::string_view recorded_by);
+  StatusOr<cg::v1::Consent> GetConsent(std::string_view consent_id);
+  StatusOr<cg::v1::Consent> WithdrawConsent(std::string_view consent_id);
 
   // kNotFound for an unknown id.
   StatusOr<StoredAttestation> GetAttestation(std::string_view attestation_id);
@@ -123,6 +139,12 @@ class NodeService {
   explicit NodeService(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Issue and Recognize refuse a request for want of a valid consent with
+// kPermissionDenied; this names the reason for the API: CONSENT_REQUIRED,
+// CONSENT_NOT_FOUND, CONSENT_WITHDRAWN, CONSENT_EXPIRED or CONSENT_MISMATCH (the
+// consent is for another subject, purpose or audience). "FORBIDDEN" for any other.
+std::string_view ConsentRefusalCode(const Status& status);
 
 // The cg.v1 record of a stored attestation (without its envelope).
 cg::v1::AttestationRecord ToRecord(const StoredAttestation& a);

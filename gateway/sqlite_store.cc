@@ -115,6 +115,22 @@ CREATE INDEX attestations_by_subject ON attestations (subject_id, issued_at);
 CREATE INDEX attestations_inactive ON attestations (status_index) WHERE state <> 1;
 CREATE INDEX attestations_active ON attestations (subject_id) WHERE state = 1;
 )sql",
+    // 5: consents (times in Unix seconds; withdrawn_at 0 while in force).
+    R"sql(
+CREATE TABLE consents (
+  consent_id TEXT PRIMARY KEY NOT NULL,
+  subject_id TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  audience TEXT NOT NULL,
+  valid_until INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  recorded_by TEXT NOT NULL,
+  withdrawn_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX consents_by_subject ON consents (subject_id);
+ALTER TABLE attestations ADD COLUMN consent_ref TEXT NOT NULL DEFAULT '';
+CREATE INDEX attestations_by_consent ON attestations (consent_ref) WHERE consent_ref <> '';
+)sql",
 };
 
 constexpr const char* kAttestationColumns =
@@ -604,8 +620,8 @@ class SqliteStore : public Store {
         insert_attestation_ = std::make_unique<Statement>();
         CG_RETURN_IF_ERROR(insert_attestation_->Prepare(
             db_, "INSERT INTO attestations (" + std::string(kAttestationColumns) +
-                     ", envelope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                     "?13, ?14, ?15)"));
+                     ", envelope, consent_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                     "?11, ?12, ?13, ?14, ?15, ?16)"));
       }
       Statement& insert = *insert_attestation_;
       for (const StoredAttestation& a : batch) {
@@ -624,6 +640,7 @@ class SqliteStore : public Store {
         insert.Int(13, a.changed_at);
         insert.Text(14, a.superseded_by);
         insert.Blob(15, a.envelope);
+        insert.Text(16, a.consent_ref);
         Status row = insert.Run("store attestation");
         if (row.code() == StatusCode::kFailedPrecondition) {
           return AlreadyExistsError("attestation " + a.attestation_id.substr(0, 64) +
@@ -675,8 +692,9 @@ class SqliteStore : public Store {
 
   StatusOr<uint64_t> NextStatusIndex() override {
     Statement get;
-    CG_RETURN_IF_ERROR(get.Prepare(db_, "SELECT coalesce(max(status_index) + 1, 0) "
-                                        "FROM attestations"));
+    CG_RETURN_IF_ERROR(get.Prepare(db_,
+                                   "SELECT coalesce(max(status_index) + 1, 0) "
+                                   "FROM attestations"));
     CG_ASSIGN_OR_RETURN(bool row, get.Step("read status index"));
     return row ? static_cast<uint64_t>(get.ColumnInt(0)) : 0;
   }
@@ -689,10 +707,10 @@ class SqliteStore : public Store {
     Statement change;
     // Revoking a superseded attestation is allowed (it hardens its state); nothing
     // leaves REVOKED.
-    CG_RETURN_IF_ERROR(change.Prepare(
-        db_,
-        "UPDATE attestations SET state = ?2, reason = ?3, changed_at = ?4 "
-        "WHERE attestation_id = ?1 AND state <> 3 AND NOT (state = 2 AND ?2 = 2)"));
+    CG_RETURN_IF_ERROR(
+        change.Prepare(db_,
+                       "UPDATE attestations SET state = ?2, reason = ?3, changed_at = ?4 "
+                       "WHERE attestation_id = ?1 AND state <> 3 AND NOT (state = 2 AND ?2 = 2)"));
     change.Text(1, attestation_id);
     change.Int(2, static_cast<int>(state));
     change.Text(3, reason);
@@ -700,9 +718,9 @@ class SqliteStore : public Store {
     CG_RETURN_IF_ERROR(change.Run("change attestation state"));
     if (sqlite3_changes(db_) == 1) return OkStatus();
     CG_ASSIGN_OR_RETURN(StoredAttestation current, GetAttestation(attestation_id));
-    return FailedPreconditionError("attestation " + current.attestation_id + " is already " +
-                                   (current.state == AttestationState::kRevoked ? "revoked"
-                                                                                : "superseded"));
+    return FailedPreconditionError(
+        "attestation " + current.attestation_id + " is already " +
+        (current.state == AttestationState::kRevoked ? "revoked" : "superseded"));
   }
 
   StatusOr<uint64_t> SupersedeChangedGrades(int64_t at) override {
@@ -734,6 +752,76 @@ class SqliteStore : public Store {
       if (!row) return OkStatus();
       CG_RETURN_IF_ERROR(visit(ReadAttestation(scan)));
     }
+  }
+
+  Status PutConsent(const StoredConsent& c) override {
+    Statement insert;
+    CG_RETURN_IF_ERROR(
+        insert.Prepare(db_, "INSERT INTO consents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    insert.Text(1, c.consent_id);
+    insert.Text(2, c.subject_id);
+    insert.Text(3, c.purpose);
+    insert.Text(4, c.audience);
+    insert.Int(5, c.valid_until);
+    insert.Int(6, c.recorded_at);
+    insert.Text(7, c.recorded_by);
+    insert.Int(8, c.withdrawn_at);
+    Status stored = insert.Run("store consent");
+    if (stored.code() == StatusCode::kFailedPrecondition) {
+      return AlreadyExistsError("consent " + c.consent_id.substr(0, 64) + " is stored already");
+    }
+    return stored;
+  }
+
+  StatusOr<StoredConsent> GetConsent(std::string_view consent_id) override {
+    Statement get;
+    CG_RETURN_IF_ERROR(get.Prepare(db_, "SELECT * FROM consents WHERE consent_id = ?1"));
+    get.Text(1, consent_id);
+    CG_ASSIGN_OR_RETURN(bool row, get.Step("read consent"));
+    if (!row) return NotFoundError("no consent " + std::string(consent_id.substr(0, 64)));
+    StoredConsent c;
+    c.consent_id = get.ColumnText(0);
+    c.subject_id = get.ColumnText(1);
+    c.purpose = get.ColumnText(2);
+    c.audience = get.ColumnText(3);
+    c.valid_until = get.ColumnInt(4);
+    c.recorded_at = get.ColumnInt(5);
+    c.recorded_by = get.ColumnText(6);
+    c.withdrawn_at = get.ColumnInt(7);
+    return c;
+  }
+
+  Status WithdrawConsent(std::string_view consent_id, int64_t at) override {
+    Statement withdraw;
+    CG_RETURN_IF_ERROR(withdraw.Prepare(
+        db_, "UPDATE consents SET withdrawn_at = ?2 WHERE consent_id = ?1 AND withdrawn_at = 0"));
+    withdraw.Text(1, consent_id);
+    withdraw.Int(2, std::max<int64_t>(at, 1));
+    // The consent and what it allowed go together: its attestations are revoked in
+    // the same transaction.
+    CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin withdrawal"));
+    Status done = withdraw.Run("withdraw consent");
+    const bool withdrawn = done.ok() && sqlite3_changes(db_) == 1;
+    if (withdrawn) {
+      Statement revoke;
+      done = revoke.Prepare(db_,
+                            "UPDATE attestations SET state = 3, changed_at = ?2, "
+                            "reason = 'consent ' || ?1 || ' withdrawn' "
+                            "WHERE consent_ref = ?1 AND state <> 3");
+      if (done.ok()) {
+        revoke.Text(1, consent_id);
+        revoke.Int(2, at);
+        done = revoke.Run("revoke what the consent allowed");
+      }
+    }
+    if (done.ok()) done = Exec(db_, "COMMIT", "commit withdrawal");
+    if (!done.ok()) {
+      (void)Exec(db_, "ROLLBACK", "rollback");
+      return done;
+    }
+    if (withdrawn) return OkStatus();
+    CG_ASSIGN_OR_RETURN(StoredConsent current, GetConsent(consent_id));
+    return FailedPreconditionError("consent " + current.consent_id + " is already withdrawn");
   }
 
   StatusOr<std::unique_ptr<Store>> OpenAnother() override {

@@ -69,6 +69,19 @@ struct GradeTransition {
   uint64_t count = 0;
 };
 
+// A firm's consent to have its evaluation shared: for one subject, one purpose,
+// optionally one audience, until a time; withdrawable.
+struct StoredConsent {
+  std::string consent_id;
+  std::string subject_id;
+  std::string purpose;
+  std::string audience;     // empty: any relying party
+  int64_t valid_until = 0;  // Unix seconds
+  int64_t recorded_at = 0;
+  std::string recorded_by;   // the client certificate's CN that recorded it
+  int64_t withdrawn_at = 0;  // 0 while in force
+};
+
 template <typename T>
 using RowVisitor = std::function<Status(const T&)>;
 
@@ -81,7 +94,7 @@ struct StoredAttestation {
   bool recognition = false;
   std::string subject_id;
   std::string period;
-  std::string grade;  // the joint grade on the home scale, or the translated grade
+  std::string grade;        // the joint grade on the home scale, or the translated grade
   int64_t issued_at = 0;    // Unix seconds
   int64_t valid_until = 0;  // Unix seconds
   std::string audience;
@@ -91,7 +104,8 @@ struct StoredAttestation {
   std::string reason;      // why it is no longer active
   int64_t changed_at = 0;  // Unix seconds; 0 while active
   std::string superseded_by;
-  std::string envelope;  // binary cg.v1.Envelope
+  std::string envelope;     // binary cg.v1.Envelope
+  std::string consent_ref;  // the consent it was issued under, if any
 };
 
 class Store {
@@ -159,6 +173,15 @@ class Store {
   virtual StatusOr<uint64_t> SupersedeChangedGrades(int64_t at) = 0;
   // The attestations no longer active, by status index (for the status list).
   virtual Status ScanInactiveAttestations(const RowVisitor<StoredAttestation>& visit) = 0;
+
+  // Consents. kAlreadyExists for an id already stored.
+  virtual Status PutConsent(const StoredConsent& consent) = 0;
+  // kNotFound when there is none with that id.
+  virtual StatusOr<StoredConsent> GetConsent(std::string_view consent_id) = 0;
+  // Marks a consent withdrawn at `at` (Unix seconds) and revokes, in the same
+  // transaction, the attestations issued under it. kNotFound for an unknown id;
+  // kFailedPrecondition when it is withdrawn already.
+  virtual Status WithdrawConsent(std::string_view consent_id, int64_t at) = 0;
 
   // Another connection to the same store, for reading in parallel with this one
   // (the batch evaluation scans two tables at once). kUnimplemented for a store

@@ -179,11 +179,17 @@ TEST_F(NodeServiceTest, ConsentIsRequiredWhereThePolicySaysSo) {
   auto refused = service.Issue(Request(subject_));
   EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(refused.status().message().find("consent"), std::string::npos);
+  cg::v1::ConsentRequest record;
+  record.set_subject_id(subject_);
+  record.set_purpose("loan-application");
+  *record.mutable_valid_until() = ToProtoTimestamp(Clock::now() + std::chrono::hours(24));
+  auto consent = service.RecordConsent(record, "firm");
+  ASSERT_TRUE(consent.ok());
   auto request = Request(subject_);
-  request.set_consent_ref("consent-2026-0042");
+  request.set_consent_ref(consent->consent_id());
   auto issued = service.Issue(request);
-  ASSERT_TRUE(issued.ok());
-  EXPECT_EQ(crypto::PeekAttestation(issued->envelope())->consent_ref(), "consent-2026-0042");
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  EXPECT_EQ(crypto::PeekAttestation(issued->envelope())->consent_ref(), consent->consent_id());
   request = Request(subject_);
   request.set_purpose("account-opening");  // not in the policy
   EXPECT_TRUE(service.Issue(request).ok());
@@ -406,6 +412,152 @@ TEST_F(RecognitionTest, RefusesWhatItCannotTrustOrShouldNotRecognise) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(hk->Recognize(cg::v1::RecognizeRequest()).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cg::gateway
+
+namespace cg::gateway {
+namespace {
+
+class ConsentTest : public RecognitionTest {
+ protected:
+  cg::v1::ConsentRequest Consent(const std::string& subject, const std::string& purpose,
+                                 const std::string& audience, std::chrono::hours for_how_long) {
+    cg::v1::ConsentRequest request;
+    request.set_subject_id(subject);
+    request.set_purpose(purpose);
+    request.set_audience(audience);
+    *request.mutable_valid_until() = ToProtoTimestamp(clock_ + for_how_long);
+    return request;
+  }
+  NodeServiceOptions WithClock() {
+    NodeServiceOptions options;
+    options.consent_required_purposes = {"loan-application"};
+    options.now = [this] { return clock_; };
+    return options;
+  }
+  Clock::time_point clock_ = std::chrono::floor<std::chrono::seconds>(Clock::now());
+};
+
+TEST_F(ConsentTest, AnIssuanceUnderConsentNeedsItInForceAndCovering) {
+  NodeService& service = Service(WithClock());
+  auto consent = service.RecordConsent(
+      Consent(subject_, "loan-application", "Bank of Shenzhen", std::chrono::hours(48)),
+      "firm cert");
+  ASSERT_TRUE(consent.ok()) << consent.status().ToString();
+  EXPECT_EQ(consent->recorded_by(), "firm cert");
+  EXPECT_FALSE(consent->withdrawn());
+
+  auto request = Request(subject_);  // purpose loan-application, audience Bank of Shenzhen
+  EXPECT_EQ(ConsentRefusalCode(service.Issue(request).status()), "CONSENT_REQUIRED");
+  request.set_consent_ref("consent-unknown");
+  EXPECT_EQ(ConsentRefusalCode(service.Issue(request).status()), "CONSENT_NOT_FOUND");
+  request.set_consent_ref(consent->consent_id());
+  auto issued = service.Issue(request);
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  EXPECT_EQ(crypto::PeekAttestation(issued->envelope())->consent_ref(), consent->consent_id());
+
+  auto other = request;
+  other.set_audience("Another Bank");
+  EXPECT_EQ(ConsentRefusalCode(service.Issue(other).status()), "CONSENT_MISMATCH");
+  other = request;
+  other.set_subject_id(other_);
+  EXPECT_EQ(ConsentRefusalCode(service.Issue(other).status()), "CONSENT_MISMATCH");
+  other = request;
+  other.set_purpose("account-opening");
+  EXPECT_EQ(ConsentRefusalCode(service.Issue(other).status()), "CONSENT_MISMATCH");
+
+  // Withdrawn: refused from now on, and what it allowed is revoked.
+  auto withdrawn = service.WithdrawConsent(consent->consent_id());
+  ASSERT_TRUE(withdrawn.ok());
+  EXPECT_TRUE(withdrawn->withdrawn());
+  EXPECT_EQ(service.WithdrawConsent(consent->consent_id()).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ConsentRefusalCode(service.Issue(request).status()), "CONSENT_WITHDRAWN");
+  EXPECT_EQ(service.GetAttestation(issued->attestation_id())->state, AttestationState::kRevoked);
+  EXPECT_EQ(Verify(service, issued->envelope()).code(), "REVOKED");
+}
+
+TEST_F(ConsentTest, AConsentExpiresAndBadConsentsAreRefused) {
+  NodeService& service = Service(WithClock());
+  auto consent = service.RecordConsent(
+      Consent(subject_, "loan-application", "", std::chrono::hours(1)), "operator");
+  ASSERT_TRUE(consent.ok());
+  auto request = Request(subject_);
+  request.set_consent_ref(consent->consent_id());
+  EXPECT_TRUE(service.Issue(request).ok());  // any audience: the consent names none
+  clock_ += std::chrono::hours(2);
+  EXPECT_EQ(ConsentRefusalCode(service.Issue(request).status()), "CONSENT_EXPIRED");
+
+  EXPECT_EQ(
+      service.RecordConsent(Consent(subject_, "", "", std::chrono::hours(1)), "x").status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      service.RecordConsent(Consent(subject_, "loan-application", "", std::chrono::hours(-1)), "x")
+          .status()
+          .code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(service
+                .RecordConsent(Consent(subject_, "loan-application", "",
+                                       kMaxConsentValidity + std::chrono::hours(1)),
+                               "x")
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      service.RecordConsent(Consent("uscc:bad", "loan-application", "", std::chrono::hours(1)), "x")
+          .status()
+          .code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(service.GetConsent("consent-nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ConsentTest, ARecognitionCarriesTheConsentTheHomeNodeChecked) {
+  NodeService& sz = Service(WithClock());
+  auto hk = HongKong(/*trust_sz=*/true, sz);
+  // Without consent, the home node may still attest for another purpose; the
+  // recognising node, whose policy needs consent for loans, refuses to recognise it
+  // for one.
+  auto plain_request = Request(subject_);
+  plain_request.set_purpose("account-opening");
+  auto plain = sz.Issue(plain_request);
+  ASSERT_TRUE(plain.ok());
+  hk.reset();
+  {
+    auto keys =
+        crypto::KeySet::Create("hk-node-1", "hk", "", crypto::KdfStrength::kPlaintextForTests,
+                               Clock::now() - std::chrono::hours(1));
+    crypto::TrustList trust;
+    ASSERT_TRUE(trust.Add(sz.PublicKeys()).ok());
+    auto store = Store::Open("sqlite:" + dir_ + "/hk2.db");
+    NodeServiceOptions options;
+    options.scales = {mapping::HongKongBureauScale(), mapping::ShenzhenSixLevelScale()};
+    options.consent_required_purposes = {"loan-application"};
+    auto created = NodeService::Create(std::move(*keys), std::move(trust), std::move(*store),
+                                       std::move(options));
+    ASSERT_TRUE(created.ok());
+    hk = std::move(*created);
+  }
+  auto recognise = Recognize(plain->envelope());
+  recognise.set_purpose("loan-application");
+  EXPECT_EQ(ConsentRefusalCode(hk->Recognize(recognise).status()), "CONSENT_REQUIRED");
+
+  auto consent =
+      sz.RecordConsent(Consent(subject_, "loan-application", "", std::chrono::hours(48)), "firm");
+  ASSERT_TRUE(consent.ok());
+  auto request = Request(subject_);
+  request.set_consent_ref(consent->consent_id());
+  auto attested = sz.Issue(request);
+  ASSERT_TRUE(attested.ok());
+  recognise = Recognize(attested->envelope());
+  auto recognised = hk->Recognize(recognise);
+  ASSERT_TRUE(recognised.ok()) << recognised.status().ToString();
+  auto r = crypto::PeekAttestation(recognised->envelope());
+  EXPECT_EQ(r->consent_ref(), consent->consent_id());
+  EXPECT_EQ(r->purpose(), "loan-application");
+  recognise.set_consent_ref("consent-other");
+  EXPECT_EQ(ConsentRefusalCode(hk->Recognize(recognise).status()), "CONSENT_MISMATCH");
 }
 
 }  // namespace
