@@ -11,6 +11,7 @@
 
 #include "crypto/attestation.h"
 #include "crypto/dsse.h"
+#include "mapping/identifier.h"
 #include "proto/api.pb.h"
 #include "proto/keys.pb.h"
 #include "specs/json.h"
@@ -230,6 +231,22 @@ std::optional<HttpResponse> ReadBody(ApiCall& call, google::protobuf::Message& m
   return std::nullopt;
 }
 
+// The audit log names subjects, which are entities; anything else a caller sent
+// (a person's id, garbage) is not written, only that it was not an entity id.
+void AuditSubject(ApiCall& call, std::string_view subject_id) {
+  auto id = mapping::ParseEntityId(subject_id);
+  call.audit.set_subject(id.ok() && !id->is_person() ? std::string(subject_id)
+                                                     : std::string("(not an entity id)"));
+}
+
+// Attestation ids are 32 lower-case hex characters; anything else is not written.
+void AuditAttestationId(ApiCall& call, std::string_view id) {
+  const bool hex = id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+                     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                   });
+  call.audit.set_attestation_id(hex ? std::string(id) : std::string("(malformed)"));
+}
+
 bool MayAsk(const server::ClientIdentity& client, std::string_view subject) {
   if (client.role != Role::kFirm) return true;
   return std::find(client.subjects.begin(), client.subjects.end(), subject) !=
@@ -267,7 +284,7 @@ HttpResponse Api::Dispatch(ApiCall& call) {
   if (p[1] == "entities" && p.size() == 4 && (p[3] == "evaluation" || p[3] == "attestations")) {
     if (method != "GET") return wrong_method("GET");
     const std::string subject(p[2]);
-    call.audit.set_subject(subject.substr(0, 64));
+    AuditSubject(call, subject);
     call.audit.set_action(p[3] == "evaluation" ? "lookup" : "list");
     if (!MayAsk(req.client, subject)) return NotYours(call);
     if (p[3] == "evaluation") {
@@ -289,7 +306,7 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     call.audit.set_action("issue");
     cg::v1::IssueRequest issue;
     if (auto bad = ReadBody(call, issue)) return rejected(*bad);
-    call.audit.set_subject(issue.subject_id().substr(0, 64));
+    AuditSubject(call, issue.subject_id());
     if (!MayAsk(req.client, issue.subject_id())) return NotYours(call);
     auto issued = service_.Issue(issue);
     if (!issued.ok()) {
@@ -308,13 +325,13 @@ HttpResponse Api::Dispatch(ApiCall& call) {
 
   if (p[1] == "attestations" && (p.size() == 3 || p.size() == 4)) {
     const std::string id(p[2]);
-    call.audit.set_attestation_id(id.substr(0, 64));
+    AuditAttestationId(call, id);
     if (p.size() == 3) {
       if (method != "GET") return wrong_method("GET");
       call.audit.set_action("fetch");
       auto stored = service_.GetAttestation(id);
       if (!stored.ok()) return FromStatus(call, stored.status());
-      call.audit.set_subject(stored->subject_id);
+      AuditSubject(call, stored->subject_id);
       if (!MayAsk(req.client, stored->subject_id)) return NotYours(call);
       cg::v1::Envelope envelope;
       if (!envelope.ParseFromString(stored->envelope)) {
@@ -335,7 +352,7 @@ HttpResponse Api::Dispatch(ApiCall& call) {
       if (!changed.ok()) return FromStatus(call, changed);
       auto stored = service_.GetAttestation(id);
       if (!stored.ok()) return FromStatus(call, stored.status());
-      call.audit.set_subject(stored->subject_id);
+      AuditSubject(call, stored->subject_id);
       return Reply(call, ToRecord(*stored));
     }
   }
@@ -350,7 +367,7 @@ HttpResponse Api::Dispatch(ApiCall& call) {
       }
       cg::v1::ConsentRequest consent;
       if (auto bad = ReadBody(call, consent)) return rejected(*bad);
-      call.audit.set_subject(consent.subject_id().substr(0, 64));
+      AuditSubject(call, consent.subject_id());
       if (!MayAsk(req.client, consent.subject_id())) return NotYours(call);
       auto recorded = service_.RecordConsent(consent, req.client.common_name);
       if (!recorded.ok()) {
@@ -371,7 +388,7 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     }
     auto consent = service_.GetConsent(id);
     if (!consent.ok()) return FromStatus(call, consent.status());
-    call.audit.set_subject(consent->subject_id());
+    AuditSubject(call, consent->subject_id());
     if (!MayAsk(req.client, consent->subject_id())) return NotYours(call);
     if (withdraw) {
       consent = service_.WithdrawConsent(id);
@@ -388,7 +405,7 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     // The subject as the (not yet verified) attestation names it: enough to refuse a
     // firm early; Recognize verifies everything.
     if (auto peeked = crypto::PeekAttestation(recognize.attestation()); peeked.ok()) {
-      call.audit.set_subject(peeked->evaluation().subject().id().substr(0, 64));
+      AuditSubject(call, peeked->evaluation().subject().id());
       if (!MayAsk(req.client, peeked->evaluation().subject().id())) return NotYours(call);
     } else if (role == Role::kFirm) {
       return NotYours(call);
@@ -420,8 +437,8 @@ HttpResponse Api::Dispatch(ApiCall& call) {
       return r.status == 400 ? rejected(r) : r;
     }
     if (report->has_attestation()) {
-      call.audit.set_subject(report->attestation().evaluation().subject().id());
-      call.audit.set_attestation_id(report->attestation().attestation_id());
+      AuditSubject(call, report->attestation().evaluation().subject().id());
+      AuditAttestationId(call, report->attestation().attestation_id());
     }
     if (!report->valid()) {
       verification_failures_->WithLabels({report->code()}).Increment();

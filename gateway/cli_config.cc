@@ -1,10 +1,13 @@
 // config check: load a node's configuration and everything it names, as `serve`
 // will, and say what is wrong or what the node would run with.
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include "config/node_config.h"
 #include "gateway/cli.h"
 #include "gateway/node_keys.h"
+#include "gateway/server/tls_context.h"
+#include "gateway/store.h"
 
 namespace cg::gateway {
 namespace {
@@ -18,6 +21,14 @@ int CheckConfig(const std::string& path, bool plaintext_for_tests) {
   if (!pseudonymizer.ok()) return ReportError(pseudonymizer.status().WithContext("pseudonym"));
   auto trust = LoadTrustList(*config, /*include_own=*/false);
   if (!trust.ok()) return ReportError(trust.status().WithContext("trust"));
+  if (config->api) {
+    const server::TlsFiles tls{config->api->cert_file, config->api->key_file,
+                               config->api->client_ca_files};
+    auto context = server::BuildServerTlsContext(tls);
+    if (!context.ok()) return ReportError(context.status().WithContext("api"));
+  }
+  auto store = Store::Open(config->store.url);
+  if (!store.ok()) return ReportError(store.status().WithContext("store"));
   fmt::print("{}: OK\n", path);
   fmt::print("  node        {} ({})\n", config->node.node_id, config::SideName(config->node.side));
   fmt::print("  signing     key {} from {}; attestations valid {} days\n",
@@ -27,6 +38,25 @@ int CheckConfig(const std::string& path, bool plaintext_for_tests) {
   for (const auto& peer : config->trust) {
     fmt::print("    {} ({}){}\n", peer.node_id, config::SideName(peer.side),
                peer.base_url.empty() ? "" : " at " + peer.base_url);
+  }
+  fmt::print("  store       {} (schema version {})\n", config->store.url,
+             (*store)->schema_version());
+  if (config->api) {
+    fmt::print("  api         https://{} with certificate {}; client CAs: {}\n",
+               config::FormatListenAddress(config->api->listen), config->api->cert_file,
+               fmt::join(config->api->client_ca_files, ", "));
+    for (const auto& [unit, role] : config->api->roles) {
+      fmt::print("    OU {:<12} -> {}\n", unit, config::RoleName(role));
+    }
+    fmt::print("  admin       http://{} (/healthz, /readyz, /metrics)\n",
+               config::FormatListenAddress(config->admin.listen));
+  } else {
+    fmt::print("  api         none ([api] absent): the node serves nothing\n");
+  }
+  fmt::print("  audit log   {}\n", config->audit.file);
+  if (!config->policy.consent_required_purposes.empty()) {
+    fmt::print("  consent     required for: {}\n",
+               fmt::join(config->policy.consent_required_purposes, ", "));
   }
   return kExitOk;
 }
@@ -39,7 +69,9 @@ void AddConfigCommand(CLI::App& app, int& exit_code) {
   auto path = std::make_shared<std::string>();
   auto plaintext = std::make_shared<bool>(false);
   auto* check = config->add_subcommand(
-      "check", "Load the configuration and every key and trust file it names; report problems");
+      "check",
+      "Load the configuration and every key, trust, TLS file and the store it names; report "
+      "problems");
   check->add_option("--config", *path, "Node configuration (TOML)")->required();
   check->add_flag("--plaintext-for-tests", *plaintext, "Allow an unencrypted key (tests only)");
   check->callback([path, plaintext, &exit_code] { exit_code = CheckConfig(*path, *plaintext); });

@@ -196,12 +196,14 @@ int Serve(const ServeOptions& o) {
   auto server = server::HttpsServer::Create(std::move(options));
   if (!server.ok()) return ReportError(server.status());
 
-  // Tests and scripts read the bound ports from these lines (port 0 in the config).
-  fmt::print("{} ({}) serving https://{}:{} (admin http://{}:{})\n", (*service)->node_id(),
-             (*service)->side(), config->api->listen.host, (*server)->api_port(),
-             config->admin.listen.host, (*server)->admin_port());
-  std::fflush(stdout);
-  const Status ran = server::RunUntilSignalled(**server);
+  // Tests and scripts read the bound ports from this line (port 0 in the config). It
+  // is printed once the node answers and handles its signals.
+  const Status ran = server::RunUntilSignalled(**server, [&] {
+    fmt::print("{} ({}) serving https://{}:{} (admin http://{}:{})\n", (*service)->node_id(),
+               (*service)->side(), config->api->listen.host, (*server)->api_port(),
+               config->admin.listen.host, (*server)->admin_port());
+    std::fflush(stdout);
+  });
   spdlog::info("stopped: {} attestations issued since start", (*service)->attestations_issued());
   if (!ran.ok()) return ReportError(ran);
   return kExitOk;

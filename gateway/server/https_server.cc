@@ -1231,8 +1231,17 @@ uint16_t HttpsServer::api_port() const { return impl_->api_port(); }
 uint16_t HttpsServer::admin_port() const { return impl_->admin_port(); }
 MetricsRegistry& HttpsServer::metrics() { return impl_->metrics(); }
 
-Status RunUntilSignalled(HttpsServer& server) {
+Status RunUntilSignalled(HttpsServer& server, const std::function<void()>& on_running) {
   server.impl_->HandleSignals();
+  if (on_running) {
+    // Started first, so the callback can announce a server that answers, and whose
+    // signals are handled.
+    if (Status started = server.Start(); !started.ok()) {
+      server.impl_->ReleaseSignals();
+      return started;
+    }
+    on_running();
+  }
   Status status = server.Run();
   server.impl_->ReleaseSignals();  // no I/O thread runs once Run() has returned
   return status;

@@ -125,14 +125,16 @@ class HttpsServer {
 
  private:
   explicit HttpsServer(std::unique_ptr<Impl> impl);
-  friend Status RunUntilSignalled(HttpsServer& server);
+  friend Status RunUntilSignalled(HttpsServer& server, const std::function<void()>& on_running);
   std::unique_ptr<Impl> impl_;
 };
 
 // Runs `server` (as Run()) until SIGTERM or SIGINT, which stop it gracefully;
 // SIGHUP reloads its TLS files (ReloadTls(); a failure is logged and the old files
 // stay in use). For a main() that has nothing else to do. The handlers for these
-// signals are installed for the duration of the call.
-Status RunUntilSignalled(HttpsServer& server);
+// signals are installed for the duration of the call. `on_running`, when given, is
+// called once the server is accepting and the handlers are in place: the moment to
+// tell the world (a signal sent after it is always handled).
+Status RunUntilSignalled(HttpsServer& server, const std::function<void()>& on_running = {});
 
 }  // namespace cg::gateway::server
