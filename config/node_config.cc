@@ -84,8 +84,8 @@ constexpr std::string_view kTrustKeys[] = {"node_id", "side",      "base_url",
 constexpr std::string_view kTrustKeyKeys[] = {"key_id", "public_key", "not_before", "not_after"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kStoreKeys[] = {"url"};
-constexpr std::string_view kApiKeys[] = {"listen",          "cert_file", "key_file",
-                                         "client_ca_files", "threads",   "roles"};
+constexpr std::string_view kApiKeys[] = {
+    "listen", "cert_file", "key_file", "client_ca_files", "threads", "handler_threads", "roles"};
 constexpr std::string_view kAdminKeys[] = {"listen"};
 constexpr std::string_view kLimitsKeys[] = {
     "max_header_bytes",     "max_body_bytes",   "header_read_timeout_ms",
@@ -748,6 +748,8 @@ Status ParseApi(const TableReader& table, ApiConfig* out) {
     out->client_ca_files.push_back(table.Resolve(entry.value));
   }
   CG_RETURN_IF_ERROR(table.ReadInt("threads", kApiThreadsRange, &out->threads));
+  CG_RETURN_IF_ERROR(
+      table.ReadInt("handler_threads", kApiHandlerThreadsRange, &out->handler_threads));
   CG_RETURN_IF_ERROR(ParseRoles(table, &out->roles));
   return OkStatus();
 }

@@ -78,7 +78,10 @@ inline constexpr std::string_view kDefaultStoreFile = "node.db";  // in the conf
 // [api]: the HTTPS listener (client certificates required).
 inline constexpr std::string_view kDefaultApiHost = "127.0.0.1";
 inline constexpr uint16_t kDefaultApiPort = 8443;
-inline constexpr IntRange kApiThreadsRange{1, 2, 64};  // threads serving the API
+inline constexpr IntRange kApiThreadsRange{1, 2, 64};  // network (TLS and HTTP) threads
+// Threads answering requests. An issuance holds one while its group commit syncs,
+// so more of them let more concurrent issuances share one disk sync.
+inline constexpr IntRange kApiHandlerThreadsRange{1, 64, 1024};
 
 // The roles a client certificate can carry (DESIGN §7). Written "agency", "firm",
 // "bank", "peer", "operator".
@@ -198,7 +201,8 @@ struct ApiConfig {
   std::string cert_file;                     // the server's certificate chain, PEM
   std::string key_file;                      // its private key, PEM
   std::vector<std::string> client_ca_files;  // CAs of client certificates, PEM; at least one
-  int threads = static_cast<int>(kApiThreadsRange.default_value);
+  int threads = static_cast<int>(kApiThreadsRange.default_value);  // network threads
+  int handler_threads = static_cast<int>(kApiHandlerThreadsRange.default_value);
   // [api.roles]: a client certificate's subject OU (exact, case-sensitive) -> its
   // role. When the table is absent each role name maps to itself ("agency" ->
   // kAgency, ...); when present it replaces that default.

@@ -161,7 +161,8 @@ int Serve(const ServeOptions& o) {
   service_options.validity = std::chrono::hours(24) * config->signing.validity_days;
   service_options.consent_required_purposes = config->policy.consent_required_purposes;
   service_options.audience_required = config->policy.default_audience_required;
-  service_options.readers = static_cast<unsigned>(config->api->threads) + 1;
+  // A store connection per handler thread at most; requests beyond wait for one.
+  service_options.readers = static_cast<unsigned>(std::min(config->api->handler_threads, 16)) + 1;
   // The shipped scales and the conservative translation, the home scale first.
   const config::ModelConfig model = config::DefaultModelConfig();
   service_options.scales = model.scales;
@@ -185,7 +186,8 @@ int Serve(const ServeOptions& o) {
   options.api_port = config->api->listen.port;
   options.admin_address = config->admin.listen.host;
   options.admin_port = config->admin.listen.port;
-  options.handler_threads = config->api->threads;
+  options.io_threads = config->api->threads;
+  options.handler_threads = config->api->handler_threads;
   options.limits = ToServerLimits(config->limits);
   options.tls = {config->api->cert_file, config->api->key_file, config->api->client_ca_files};
   options.roles = config->api->roles;

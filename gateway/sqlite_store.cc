@@ -203,6 +203,11 @@ class Statement {
     return text ? std::string_view(text, static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
                 : std::string_view();
   }
+  // Ready for new bindings and steps (a statement kept for reuse).
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   void Blob(int i, std::string_view v) {
     sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
   }
@@ -215,6 +220,17 @@ class Statement {
  private:
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Resets a kept statement when the scope that used it ends, so it holds no read
+// transaction open and no bindings to memory that is gone.
+class StatementReset {
+ public:
+  explicit StatementReset(Statement& statement) : statement_(statement) {}
+  ~StatementReset() { statement_.Reset(); }
+
+ private:
+  Statement& statement_;
 };
 
 Status Exec(sqlite3* db, const char* sql, std::string_view what) {
@@ -590,9 +606,6 @@ class SqliteStore : public Store {
       // (each a system call) as with the 4 KiB default. Ignored for an existing one.
       CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA page_size = 16384", "set the page size"));
       CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode = WAL", "enable WAL"));
-      // Reads through a memory map, without a copy per page (up to SQLite's
-      // compiled-in limit, 2 GiB in Debian's build).
-      CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA mmap_size = 68719476736", "map the database"));
     }
     // NORMAL in WAL mode: a commit survives a process crash (kill -9); only a power
     // loss can lose the last commits, never corrupt the database.
@@ -659,10 +672,15 @@ class SqliteStore : public Store {
   }
 
   StatusOr<StoredAttestation> GetAttestation(std::string_view attestation_id) override {
-    Statement get;
-    CG_RETURN_IF_ERROR(get.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
-                                            ", envelope FROM attestations "
-                                            "WHERE attestation_id = ?1"));
+    if (!get_attestation_) {
+      get_attestation_ = std::make_unique<Statement>();
+      CG_RETURN_IF_ERROR(get_attestation_->Prepare(db_, "SELECT " +
+                                                            std::string(kAttestationColumns) +
+                                                            ", envelope FROM attestations "
+                                                            "WHERE attestation_id = ?1"));
+    }
+    Statement& get = *get_attestation_;
+    const StatementReset reset(get);
     get.Text(1, attestation_id);
     CG_ASSIGN_OR_RETURN(bool row, get.Step("read attestation"));
     if (!row) {
@@ -824,6 +842,14 @@ class SqliteStore : public Store {
     return FailedPreconditionError("consent " + current.consent_id + " is already withdrawn");
   }
 
+  Status PrepareForScans() override {
+    if (in_memory_) return OkStatus();
+    // Reads through a memory map, without a copy per page (up to SQLite's
+    // compiled-in limit, 2 GiB in Debian's build). Not for a connection whose
+    // database others write to all the time: each commit remaps it.
+    return Exec(db_, "PRAGMA mmap_size = 68719476736", "map the database");
+  }
+
   StatusOr<std::unique_ptr<Store>> OpenAnother() override {
     if (in_memory_) return UnimplementedError("a private in-memory store has one connection");
     return Store::Open(url_);
@@ -948,11 +974,17 @@ class SqliteStore : public Store {
 
   StatusOr<StoredEvaluation> GetEvaluation(std::string_view entity_id,
                                            std::string_view period) override {
-    Statement get;
-    CG_RETURN_IF_ERROR(get.Prepare(
-        db_, period.empty()
-                 ? "SELECT * FROM evaluations WHERE entity_id = ?1 ORDER BY period DESC LIMIT 1"
-                 : "SELECT * FROM evaluations WHERE entity_id = ?1 AND period = ?2"));
+    // Prepared once per connection: a server asks this for every lookup and issuance.
+    std::unique_ptr<Statement>& cached = period.empty() ? latest_evaluation_ : period_evaluation_;
+    if (!cached) {
+      cached = std::make_unique<Statement>();
+      CG_RETURN_IF_ERROR(cached->Prepare(
+          db_, period.empty()
+                   ? "SELECT * FROM evaluations WHERE entity_id = ?1 ORDER BY period DESC LIMIT 1"
+                   : "SELECT * FROM evaluations WHERE entity_id = ?1 AND period = ?2"));
+    }
+    Statement& get = *cached;
+    const StatementReset reset(get);
     get.Text(1, entity_id);
     if (!period.empty()) get.Text(2, period);
     CG_ASSIGN_OR_RETURN(bool row, get.Step("read evaluation"));
@@ -1048,6 +1080,9 @@ class SqliteStore : public Store {
   std::string url_;
   bool in_memory_;
   std::unique_ptr<Statement> insert_attestation_;
+  std::unique_ptr<Statement> latest_evaluation_;
+  std::unique_ptr<Statement> period_evaluation_;
+  std::unique_ptr<Statement> get_attestation_;
   int version_ = 0;
 };
 

@@ -183,6 +183,10 @@ class Store {
   // kFailedPrecondition when it is withdrawn already.
   virtual Status WithdrawConsent(std::string_view consent_id, int64_t at) = 0;
 
+  // Tunes this connection for long scans of a store nobody else is writing much
+  // (the batch evaluation): memory-mapped reads. Not for a server's connections.
+  virtual Status PrepareForScans() = 0;
+
   // Another connection to the same store, for reading in parallel with this one
   // (the batch evaluation scans two tables at once). kUnimplemented for a store
   // that cannot be shared, such as a private in-memory database.

@@ -678,7 +678,7 @@ TEST(ApiConfigTest, UnknownKey) {
   ExpectError(Parse(text), StatusCode::kInvalidArgument,
               "node.toml:" + LineOf(text, "port =") +
                   ":1: api.port: unknown key (allowed here: listen, cert_file, key_file, "
-                  "client_ca_files, threads, roles)");
+                  "client_ca_files, threads, handler_threads, roles)");
 }
 
 TEST(ApiConfigTest, ListenAddresses) {
