@@ -142,7 +142,6 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   }
   if (o.scales.empty()) return InvalidArgumentError("no scales to grade on");
   CG_RETURN_IF_ERROR(mapping::ValidateParams(o.model));
-  CG_RETURN_IF_ERROR(store.PrepareForScans());
   std::mutex progress_mutex;  // two stages run at once
   auto progress = [&](std::string_view stage, uint64_t done, uint64_t total) {
     std::lock_guard lock(progress_mutex);
@@ -251,7 +250,6 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   std::unique_ptr<Store> second_connection;
   if (auto another = store.OpenAnother(); another.ok()) {
     second_connection = std::move(*another);
-    CG_RETURN_IF_ERROR(second_connection->PrepareForScans());
   }
   std::future<Status> performance_scanned;
   double performance_seconds = 0;

@@ -842,17 +842,14 @@ class SqliteStore : public Store {
     return FailedPreconditionError("consent " + current.consent_id + " is already withdrawn");
   }
 
-  Status PrepareForScans() override {
-    if (in_memory_) return OkStatus();
-    // Reads through a memory map, without a copy per page (up to SQLite's
-    // compiled-in limit, 2 GiB in Debian's build). Not for a connection whose
-    // database others write to all the time: each commit remaps it.
-    return Exec(db_, "PRAGMA mmap_size = 68719476736", "map the database");
-  }
-
   StatusOr<std::unique_ptr<Store>> OpenAnother() override {
     if (in_memory_) return UnimplementedError("a private in-memory store has one connection");
-    return Store::Open(url_);
+    CG_ASSIGN_OR_RETURN(std::unique_ptr<Store> another, Store::Open(url_));
+    // A reader: its scans and lookups do not need the writer's 1 GiB page cache, and
+    // the batch's peak memory counts every connection's.
+    auto* sqlite = static_cast<SqliteStore*>(another.get());
+    CG_RETURN_IF_ERROR(Exec(sqlite->db_, "PRAGMA cache_size = -65536", "configure"));
+    return another;
   }
 
   StatusOr<uint64_t> CountRows(mapping::FeedKind kind) override {

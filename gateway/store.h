@@ -183,12 +183,8 @@ class Store {
   // kFailedPrecondition when it is withdrawn already.
   virtual Status WithdrawConsent(std::string_view consent_id, int64_t at) = 0;
 
-  // Tunes this connection for long scans of a store nobody else is writing much
-  // (the batch evaluation): memory-mapped reads. Not for a server's connections.
-  virtual Status PrepareForScans() = 0;
-
   // Another connection to the same store, for reading in parallel with this one
-  // (the batch evaluation scans two tables at once). kUnimplemented for a store
+  // (the batch evaluation scans two tables at once), with a smaller page cache. kUnimplemented for a store
   // that cannot be shared, such as a private in-memory database.
   virtual StatusOr<std::unique_ptr<Store>> OpenAnother() = 0;
 
