@@ -89,7 +89,7 @@ done
 "$cg" evaluate --period 2026-10 --config node/node.toml | head -1
 "$cg" serve --config node/node.toml > serve.out 2> serve.log &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do grep -q serving serve.out && break; sleep 0.1; done
 cat serve.out
 api=$(grep -o 'https://[0-9.]*:[0-9]*' serve.out)
