@@ -5,7 +5,10 @@
 // HTTP; this layer checks every input it is given.
 //
 // Thread-safe: the service holds a pool of store connections and one writer thread
-// that gathers concurrent issuances into one transaction (group commit).
+// that gathers concurrent issuances into one transaction (group commit). Status
+// indexes are handed out from a counter read from the store at start, so one
+// serving process per SQLite store; several nodes on one PostgreSQL store will take
+// them from a sequence instead.
 #pragma once
 
 #include <chrono>
