@@ -1,5 +1,4 @@
 #include <google/protobuf/stubs/common.h>
-
 #include <unistd.h>
 
 #include <cstdio>

@@ -379,7 +379,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Create(crypto::KeySet keys,
   impl->next_status_index_ = next;
   for (unsigned i = 1; i < readers; ++i) {
     auto another = store->OpenAnother();
-    if (another.status().code() == StatusCode::kUnimplemented) break;  // one connection
+    // A store that cannot be shared serves every request through its one connection.
+    if (another.status().code() == StatusCode::kFailedPrecondition) break;
     if (!another.ok()) return another.status();
     impl->pool_.Add(std::move(*another));
   }

@@ -40,6 +40,8 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/server/tls_context.h"
+
 namespace cg::gateway {
 namespace {
 
@@ -51,12 +53,6 @@ using error_code = boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// The server's TLS policy (gateway/server/tls_context.cc), from the client's side.
-constexpr char kTls12Ciphers[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-constexpr char kGroups[] = "X25519:P-256:P-384";
 constexpr int kMaxChainDepth = 4;
 constexpr int kMaxAttempts = 10;
 constexpr std::string_view kUserAgent = "credit-gateway-peer";
@@ -64,21 +60,6 @@ constexpr std::string_view kUserAgent = "credit-gateway-peer";
 // Beast 1.74 speaks boost::string_view.
 beast::string_view ToBeast(std::string_view text) { return {text.data(), text.size()}; }
 std::string_view ToStd(beast::string_view text) { return {text.data(), text.size()}; }
-
-// "what: reason; reason" from OpenSSL's error queue, which is left empty.
-Status OpenSslError(std::string_view what, const std::string& file) {
-  std::string reason;
-  while (const unsigned long code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof text);
-    if (!reason.empty()) reason += "; ";
-    reason += text;
-  }
-  if (reason.empty()) reason = "unknown OpenSSL error";
-  std::string message(what);
-  if (!file.empty()) message += " " + file;
-  return InvalidArgumentError(message + ": " + reason);
-}
 
 Status CheckFile(const std::string& file, std::string_view what) {
   std::error_code ec;
@@ -299,22 +280,18 @@ class PeerClient::Impl {
   Status Init() {
     ERR_clear_error();
     SSL_CTX* ctx = tls_.native_handle();
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-        SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 ||
-        SSL_CTX_set1_groups_list(ctx, kGroups) != 1)
-      return OpenSslError("cannot set the peer TLS policy", "");
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    CG_RETURN_IF_ERROR(server::ApplyTlsPolicy(ctx));
     // Only the configured CAs: the system trust store is never consulted.
     if (SSL_CTX_load_verify_locations(ctx, endpoint_.ca_file.c_str(), nullptr) != 1)
-      return OpenSslError("cannot load the peer CA", endpoint_.ca_file);
+      return server::OpenSslError("cannot load the peer CA", endpoint_.ca_file);
     if (SSL_CTX_use_certificate_chain_file(ctx, endpoint_.client_certificate_file.c_str()) != 1)
-      return OpenSslError("cannot load the peer client certificate",
-                          endpoint_.client_certificate_file);
+      return server::OpenSslError("cannot load the peer client certificate",
+                                  endpoint_.client_certificate_file);
     if (SSL_CTX_use_PrivateKey_file(ctx, endpoint_.client_key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-      return OpenSslError("cannot load the peer client key", endpoint_.client_key_file);
+      return server::OpenSslError("cannot load the peer client key", endpoint_.client_key_file);
     if (SSL_CTX_check_private_key(ctx) != 1)
-      return OpenSslError("the peer client key does not match its certificate",
-                          endpoint_.client_key_file);
+      return server::OpenSslError("the peer client key does not match its certificate",
+                                  endpoint_.client_key_file);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     SSL_CTX_set_verify_depth(ctx, kMaxChainDepth);
     server_name_ =

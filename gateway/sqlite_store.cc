@@ -843,7 +843,9 @@ class SqliteStore : public Store {
   }
 
   StatusOr<std::unique_ptr<Store>> OpenAnother() override {
-    if (in_memory_) return UnimplementedError("a private in-memory store has one connection");
+    if (in_memory_) {
+      return FailedPreconditionError("a private in-memory store cannot be shared");
+    }
     CG_ASSIGN_OR_RETURN(std::unique_ptr<Store> another, Store::Open(url_));
     // A reader: its scans and lookups do not need the writer's 1 GiB page cache, and
     // the batch's peak memory counts every connection's.

@@ -184,8 +184,9 @@ class Store {
   virtual Status WithdrawConsent(std::string_view consent_id, int64_t at) = 0;
 
   // Another connection to the same store, for reading in parallel with this one
-  // (the batch evaluation scans two tables at once), with a smaller page cache. kUnimplemented for a store
-  // that cannot be shared, such as a private in-memory database.
+  // (the batch evaluation scans two tables at once), with a smaller page cache.
+  // kFailedPrecondition for a store that cannot be shared, such as a private
+  // in-memory database.
   virtual StatusOr<std::unique_ptr<Store>> OpenAnother() = 0;
 
   // How many rows a feed's table holds.

@@ -86,9 +86,6 @@ inline Status OutOfRangeError(std::string m) { return {StatusCode::kOutOfRange, 
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status DataLossError(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
-inline Status UnimplementedError(std::string m) {
-  return {StatusCode::kUnimplemented, std::move(m)};
-}
 
 // Either a value or the Status that explains why there is none. Never holds an OK
 // status without a value.

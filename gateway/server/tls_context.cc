@@ -22,21 +22,6 @@ constexpr char kGroups[] = "X25519:P-256:P-384";
 constexpr unsigned char kSessionIdContext[] = "cg-gateway";
 constexpr int kMaxChainDepth = 4;
 
-// "what file: reason" from OpenSSL's error queue, which is left empty.
-Status OpenSslError(std::string_view what, const std::string& file) {
-  std::string reason;
-  while (const unsigned long code = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(code, text, sizeof text);
-    if (!reason.empty()) reason += "; ";
-    reason += text;
-  }
-  if (reason.empty()) reason = "unknown OpenSSL error";
-  std::string message(what);
-  if (!file.empty()) message += " " + file;
-  return InvalidArgumentError(message + ": " + reason);
-}
-
 Status CheckExists(const std::string& file, std::string_view what) {
   std::error_code ec;
   if (file.empty()) return InvalidArgumentError(std::string(what) + " file not configured");
@@ -61,12 +46,8 @@ StatusOr<SslCtxPtr> BuildServerTlsContext(const TlsFiles& files) {
   if (!context) return OpenSslError("cannot create a TLS context", "");
   SSL_CTX* ctx = context.get();
 
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-      SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 ||
-      SSL_CTX_set1_groups_list(ctx, kGroups) != 1)
-    return OpenSslError("cannot set the TLS policy", "");
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_SINGLE_ECDH_USE);
+  CG_RETURN_IF_ERROR(ApplyTlsPolicy(ctx));
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_SINGLE_ECDH_USE);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1) != 1)
     return OpenSslError("cannot set the session id context", "");
@@ -92,6 +73,30 @@ StatusOr<SslCtxPtr> BuildServerTlsContext(const TlsFiles& files) {
   SSL_CTX_set_verify_depth(ctx, kMaxChainDepth);
   ERR_clear_error();
   return context;
+}
+
+Status ApplyTlsPolicy(SSL_CTX* context) {
+  if (SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(context, kTls12Ciphers) != 1 ||
+      SSL_CTX_set1_groups_list(context, kGroups) != 1) {
+    return OpenSslError("cannot set the TLS policy", "");
+  }
+  SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  return OkStatus();
+}
+
+Status OpenSslError(std::string_view what, const std::string& file) {
+  std::string reason;
+  while (const unsigned long code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    if (!reason.empty()) reason += "; ";
+    reason += text;
+  }
+  if (reason.empty()) reason = "unknown OpenSSL error";
+  std::string message(what);
+  if (!file.empty()) message += " " + file;
+  return InvalidArgumentError(message + ": " + reason);
 }
 
 }  // namespace cg::gateway::server

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "specs/status.h"
@@ -36,5 +37,14 @@ using SslCtxPtr = std::unique_ptr<ssl_ctx_st, SslCtxFree>;
 // certificate; kNotFound when a file does not exist. The messages name the file and
 // OpenSSL's reason. Thread-safe.
 StatusOr<SslCtxPtr> BuildServerTlsContext(const TlsFiles& files);
+
+// The TLS policy of both directions, server and peer client (DESIGN §7): TLS 1.3,
+// or TLS 1.2 with ECDHE and AEAD ciphers only; no compression, no renegotiation.
+// kInvalidArgument when OpenSSL refuses it.
+Status ApplyTlsPolicy(ssl_ctx_st* context);
+
+// kInvalidArgument "what file: reason" from OpenSSL's error queue, which it empties;
+// the one place OpenSSL's TLS errors become a Status.
+Status OpenSslError(std::string_view what, const std::string& file);
 
 }  // namespace cg::gateway::server
