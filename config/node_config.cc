@@ -74,7 +74,7 @@ std::string_view NameOf(std::span<const Choice<E>> choices, E value) {
 // parsers below read must be listed here (TableReader asserts it).
 using KeyList = std::span<const std::string_view>;
 constexpr std::string_view kRootKeys[] = {"node", "signing", "pseudonym", "trust", "log",   "store",
-                                          "api",  "admin",   "limits",    "audit", "policy"};
+                                          "api",  "admin",   "limits",    "audit", "policy", "peer"};
 constexpr std::string_view kNodeKeys[] = {"side", "node_id"};
 constexpr std::string_view kSigningKeys[] = {"key_file", "passphrase_env", "passphrase_file",
                                              "validity_days"};
@@ -93,6 +93,13 @@ constexpr std::string_view kLimitsKeys[] = {
     "max_connections",      "max_pipelined",    "client_rate_per_second",
     "client_burst",         "shutdown_grace_ms"};
 constexpr std::string_view kAuditKeys[] = {"file"};
+constexpr std::string_view kPeerKeys[] = {"cert_file",
+                                          "key_file",
+                                          "connect_timeout_ms",
+                                          "request_timeout_ms",
+                                          "attempts",
+                                          "timestamp_window_seconds",
+                                          "sync_interval_seconds"};
 constexpr std::string_view kPolicyKeys[] = {"consent_required_purposes",
                                             "default_audience_required"};
 
@@ -796,6 +803,24 @@ Status ParsePolicy(const TableReader& table, PolicyConfig* out) {
   return table.ReadBool("default_audience_required", &out->default_audience_required);
 }
 
+Status ParsePeer(const TableReader& table, PeerConfig* out) {
+  CG_RETURN_IF_ERROR(table.ReadPath("cert_file", Presence::kOptional, &out->cert_file));
+  CG_RETURN_IF_ERROR(table.ReadPath("key_file", Presence::kOptional, &out->key_file));
+  if (out->cert_file.empty() != out->key_file.empty()) {
+    return table.KeyError(out->cert_file.empty() ? "cert_file" : "key_file",
+                          "cert_file and key_file go together: give both or neither");
+  }
+  CG_RETURN_IF_ERROR(
+      table.ReadInt("connect_timeout_ms", kPeerConnectTimeoutMsRange, &out->connect_timeout_ms));
+  CG_RETURN_IF_ERROR(
+      table.ReadInt("request_timeout_ms", kPeerRequestTimeoutMsRange, &out->request_timeout_ms));
+  CG_RETURN_IF_ERROR(table.ReadInt("attempts", kPeerAttemptsRange, &out->attempts));
+  CG_RETURN_IF_ERROR(table.ReadInt("timestamp_window_seconds", kPeerTimestampWindowSecondsRange,
+                                   &out->timestamp_window_seconds));
+  return table.ReadInt("sync_interval_seconds", kPeerSyncIntervalSecondsRange,
+                       &out->sync_interval_seconds);
+}
+
 StatusOr<NodeConfig> ParseDocument(const Source& source, const toml::table& document) {
   CG_ASSIGN_OR_RETURN(const TableReader root, TableReader::Open(&source, &document, "", kRootKeys));
   NodeConfig config;
@@ -840,6 +865,9 @@ StatusOr<NodeConfig> ParseDocument(const Source& source, const toml::table& docu
   CG_ASSIGN_OR_RETURN(const TableReader policy,
                       root.ReadTable("policy", Presence::kOptional, kPolicyKeys));
   CG_RETURN_IF_ERROR(ParsePolicy(policy, &config.policy));
+  CG_ASSIGN_OR_RETURN(const TableReader peer,
+                      root.ReadTable("peer", Presence::kOptional, kPeerKeys));
+  CG_RETURN_IF_ERROR(ParsePeer(peer, &config.peer));
   return config;
 }
 

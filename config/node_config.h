@@ -118,6 +118,17 @@ inline constexpr IntRange kShutdownGraceMsRange{0, 10'000, 600'000};
 // [audit]: the append-only audit log.
 inline constexpr std::string_view kDefaultAuditFile = "audit.log";  // in the config directory
 
+// [peer]: how this node calls its peers (the [[trust]] entries with a base_url).
+inline constexpr IntRange kPeerConnectTimeoutMsRange{100, 2'000, 60'000};
+inline constexpr IntRange kPeerRequestTimeoutMsRange{100, 5'000, 300'000};
+inline constexpr IntRange kPeerAttemptsRange{1, 3, 10};
+// A peer's request, and the attestation it gets back, must be dated within this
+// many seconds of the receiving node's clock.
+inline constexpr IntRange kPeerTimestampWindowSecondsRange{5, 300, 3600};
+// How often a serving node syncs with its peers (keys, status lists, statements);
+// 0: only when an operator asks (POST /v1/peers/sync).
+inline constexpr IntRange kPeerSyncIntervalSecondsRange{0, 300, 86'400};
+
 // [policy]: a purpose is 1 to kMaxPurposeLength characters of [a-z0-9-].
 inline constexpr size_t kMaxPurposeLength = 64;
 bool IsPurpose(std::string_view text);
@@ -247,6 +258,23 @@ struct PolicyConfig {
   bool default_audience_required = false;
 };
 
+// [peer]: optional table. cert_file and key_file (together) are this node's client
+// certificate for calling peers: OU = peer, from a CA each peer lists in its
+// [[trust]] ca_file. Without them the node answers peers but calls none.
+//
+// A [[trust]] entry's ca_file is the peer's CA: its server certificate must chain
+// to it, and a client certificate issued by it is that peer, with role `peer` only
+// (any other OU from that CA gets no role).
+struct PeerConfig {
+  std::string cert_file;
+  std::string key_file;
+  int64_t connect_timeout_ms = kPeerConnectTimeoutMsRange.default_value;
+  int64_t request_timeout_ms = kPeerRequestTimeoutMsRange.default_value;
+  int64_t attempts = kPeerAttemptsRange.default_value;
+  int64_t timestamp_window_seconds = kPeerTimestampWindowSecondsRange.default_value;
+  int64_t sync_interval_seconds = kPeerSyncIntervalSecondsRange.default_value;
+};
+
 // The whole file. [node], [signing] and [pseudonym] are required; the other tables
 // and the [[trust]] entries are not.
 struct NodeConfig {
@@ -261,6 +289,7 @@ struct NodeConfig {
   LimitsConfig limits;
   AuditConfig audit;
   PolicyConfig policy;
+  PeerConfig peer;
 };
 
 // Reads and validates the configuration file at `path` (at most kMaxConfigFileBytes).

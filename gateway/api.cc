@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <variant>
 #include <vector>
 
 #include "crypto/attestation.h"
@@ -96,8 +97,8 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
   }
 }
 
-Api::Api(NodeService& service, AuditLog& audit, server::MetricsRegistry& metrics)
-    : service_(service), audit_(audit) {
+Api::Api(NodeService& service, AuditLog& audit, server::MetricsRegistry& metrics, ApiPeers peers)
+    : service_(service), audit_(audit), peers_(peers) {
   issued_ = metrics.AddCounter("cg_attestations_issued_total", "Attestations issued").value();
   verification_failures_ =
       metrics
@@ -130,6 +131,10 @@ std::string Api::RouteOf(std::string_view method, std::string_view target) {
     if (p.size() == 3) return "/v1/consents/{id}";
     if (p.size() == 4 && p[3] == "withdraw") return "/v1/consents/{id}/withdraw";
   }
+  if (p.size() == 3 && p[1] == "cross-border" && p[2] == "attestations") {
+    return "/v1/cross-border/attestations";
+  }
+  if (p.size() == 3 && p[1] == "peers" && p[2] == "sync") return "/v1/peers/sync";
   if (p.size() == 2 &&
       (p[1] == "verify" || p[1] == "recognitions" || p[1] == "status-list" || p[1] == "keys")) {
     return "/v1/" + std::string(p[1]);
@@ -308,6 +313,20 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     if (auto bad = ReadBody(call, issue)) return rejected(*bad);
     AuditSubject(call, issue.subject_id());
     if (!MayAsk(req.client, issue.subject_id())) return NotYours(call);
+    if (role == Role::kPeer && peers_.replay != nullptr) {
+      const std::string& peer =
+          req.client.peer_node_id.empty() ? req.client.fingerprint : req.client.peer_node_id;
+      const Status fresh = peers_.replay->Check(
+          peer, issue.nonce(),
+          issue.has_requested_at() ? FromProtoTimestamp(issue.requested_at()) : Clock::time_point{});
+      if (fresh.code() == StatusCode::kAlreadyExists) {
+        return rejected(Error(call, 409, "REPLAYED_REQUEST", fresh.message()));
+      }
+      if (fresh.code() == StatusCode::kInvalidArgument) {
+        return rejected(Error(call, 400, "REQUEST_OUTSIDE_WINDOW", fresh.message()));
+      }
+      if (!fresh.ok()) return FromStatus(call, fresh);
+    }
     auto issued = service_.Issue(issue);
     if (!issued.ok()) {
       if (issued.status().code() == StatusCode::kPermissionDenied) {
@@ -424,6 +443,45 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     HttpResponse r = Reply(call, *recognised, 201);
     r.headers.emplace_back("location", "/v1/attestations/" + recognised->attestation_id());
     return r;
+  }
+
+  if (p.size() == 3 && p[1] == "cross-border" && p[2] == "attestations") {
+    if (method != "POST") return wrong_method("POST");
+    call.audit.set_action("cross-border");
+    if (role == Role::kPeer) {
+      return Error(call, 403, "FORBIDDEN", "a peer asks the home node, not through this one");
+    }
+    cg::v1::CrossBorderRequest ask;
+    if (auto bad = ReadBody(call, ask)) return rejected(*bad);
+    AuditSubject(call, ask.subject_id());
+    if (!MayAsk(req.client, ask.subject_id())) return NotYours(call);
+    if (peers_.cross_border == nullptr) {
+      return Error(call, 409, "NO_PEER", "this node has no peers to ask");
+    }
+    CrossBorderResult result =
+        peers_.cross_border->Request(ask, req.client.common_name, req.request_id);
+    if (auto* failed = std::get_if<CrossBorderError>(&result)) {
+      HttpResponse r = Error(call, failed->http_status, failed->code, failed->message);
+      return r.status == 400 ? rejected(r) : r;
+    }
+    auto& answer = std::get<cg::v1::CrossBorderResponse>(result);
+    issued_->WithLabels({}).Increment();
+    call.audit.set_attestation_id(answer.recognition_id());
+    HttpResponse r = Reply(call, answer, 201);
+    r.headers.emplace_back("location", "/v1/attestations/" + answer.recognition_id());
+    return r;
+  }
+
+  if (p.size() == 3 && p[1] == "peers" && p[2] == "sync") {
+    if (method != "POST") return wrong_method("POST");
+    call.audit.set_action("peer-sync");
+    if (role != Role::kOperator) {
+      return Error(call, 403, "FORBIDDEN", "only an operator may ask for a sync");
+    }
+    if (peers_.cross_border == nullptr) {
+      return Error(call, 409, "NO_PEER", "this node has no peers to sync with");
+    }
+    return Reply(call, peers_.cross_border->Sync(req.request_id));
   }
 
   if (p.size() == 2 && p[1] == "verify") {

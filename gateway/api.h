@@ -19,6 +19,15 @@
 //   GET  /v1/status-list                  the signed status list (an Envelope)
 //   GET  /v1/keys                         the node's public keys (a TrustList, the
 //                                         form `credit-gateway key export` writes)
+//   POST /v1/cross-border/attestations    an attestation of a subject of the other
+//                                         side, from its home node, with this node's
+//                                         recognition (CrossBorderRequest ->
+//                                         CrossBorderResponse); not for peers
+//   POST /v1/peers/sync                   operator: sync with the peers now
+//                                         (-> PeerSyncReport)
+//
+// A peer's POST /v1/attestations must carry a nonce and requested_at, checked by the
+// ReplayGuard (409 REPLAYED_REQUEST, 400 REQUEST_OUTSIDE_WINDOW).
 //
 // Roles: every role may verify and read the status list and keys; agency, bank,
 // peer and operator may look up, issue and list for any subject; a firm only for
@@ -28,7 +37,9 @@
 #include <memory>
 #include <string>
 
+#include "gateway/cross_border.h"
 #include "gateway/node_service.h"
+#include "gateway/replay_guard.h"
 #include "gateway/server/http_types.h"
 #include "gateway/server/metrics.h"
 #include "specs/status.h"
@@ -47,10 +58,18 @@ class AuditLog {
   virtual void Record(const std::string& json_line) = 0;
 };
 
+// What the Api needs for the peer protocol; both optional. Without `cross_border`
+// the cross-border routes answer 409 NO_PEER; without `replay` peers' requests are
+// not checked for replays.
+struct ApiPeers {
+  CrossBorder* cross_border = nullptr;
+  ReplayGuard* replay = nullptr;
+};
+
 class Api {
  public:
-  // `service`, `audit` and `metrics` must outlive the Api.
-  Api(NodeService& service, AuditLog& audit, server::MetricsRegistry& metrics);
+  // `service`, `audit`, `metrics` and what `peers` points to must outlive the Api.
+  Api(NodeService& service, AuditLog& audit, server::MetricsRegistry& metrics, ApiPeers peers = {});
 
   // Answers one request; thread-safe.
   server::HttpResponse Handle(const server::HttpRequest& request);
@@ -64,6 +83,7 @@ class Api {
 
   NodeService& service_;
   AuditLog& audit_;
+  ApiPeers peers_;
   server::CounterFamily* issued_ = nullptr;
   server::CounterFamily* verification_failures_ = nullptr;
   server::CounterFamily* rejected_ = nullptr;

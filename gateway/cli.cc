@@ -65,6 +65,7 @@ int RunCli(int argc, char** argv) {
   AddEvaluateCommands(app, exit_code);
   AddInitCommand(app, exit_code);
   AddServeCommand(app, exit_code);
+  AddPeerCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

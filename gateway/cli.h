@@ -31,6 +31,7 @@ void AddSynthCommand(CLI::App& app, int& exit_code);
 void AddEvaluateCommands(CLI::App& app, int& exit_code);
 void AddInitCommand(CLI::App& app, int& exit_code);
 void AddServeCommand(CLI::App& app, int& exit_code);
+void AddPeerCommand(CLI::App& app, int& exit_code);
 
 // Options shared by the commands that unseal a key set.
 struct KeyOptions {

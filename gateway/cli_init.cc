@@ -216,10 +216,22 @@ default_audience_required = false
 level = "info"
 format = "text"
 
+# How this node calls its peers: its client certificate (OU peer), timeouts, the
+# timestamp window of peer requests, and how often it syncs with them (keys, status
+# lists, entity statements; 0 = only on POST /v1/peers/sync).
+[peer]
+cert_file = "tls/clients/peer.pem"
+key_file = "tls/clients/peer.key"
+connect_timeout_ms = {peer_connect_ms}
+request_timeout_ms = {peer_request_ms}
+attempts = {peer_attempts}
+timestamp_window_seconds = {peer_window}
+sync_interval_seconds = {peer_sync}
+
 # The peer nodes whose attestations this node accepts, one [[trust]] each. To trust
-# the other side's node, export its public keys there
-#   credit-gateway key export --key keys/signing.json --out {peer}.json
-# copy that file and its tls/ca.pem here, and add:
+# the other side's node (with its files at hand):
+#   credit-gateway peer add --config node.toml --peer-config ../{peer_side}/node.toml
+# which copies its public keys and CA under trust/ and appends, for example:
 # [[trust]]
 # node_id = "{peer}"
 # side = "{peer_side}"
@@ -245,7 +257,12 @@ format = "text"
       fmt::arg("client_burst", limits.client_burst),
       fmt::arg("shutdown_grace_ms", limits.shutdown_grace_ms), fmt::arg("audit", kAuditFile),
       fmt::arg("peer", peer_node), fmt::arg("peer_side", o.side == "sz" ? "hk" : "sz"),
-      fmt::arg("peer_port", peer_port));
+      fmt::arg("peer_port", peer_port),
+      fmt::arg("peer_connect_ms", config::kPeerConnectTimeoutMsRange.default_value),
+      fmt::arg("peer_request_ms", config::kPeerRequestTimeoutMsRange.default_value),
+      fmt::arg("peer_attempts", config::kPeerAttemptsRange.default_value),
+      fmt::arg("peer_window", config::kPeerTimestampWindowSecondsRange.default_value),
+      fmt::arg("peer_sync", config::kPeerSyncIntervalSecondsRange.default_value));
 }
 
 int Init(InitOptions o) {

@@ -11,12 +11,15 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "config/model_config.h"
 #include "config/node_config.h"
 #include "gateway/api.h"
 #include "gateway/cli.h"
+#include "gateway/cross_border.h"
+#include "crypto/attestation.h"
 #include "gateway/node_keys.h"
 #include "gateway/node_service.h"
 #include "gateway/server/https_server.h"
@@ -107,12 +110,12 @@ void ConfigureLogging(const config::LogConfig& log) {
   }
 }
 
-// /readyz is answered on an I/O thread and must not wait on the store: a small
-// thread asks the service every second and keeps the answer.
-class ReadinessProbe {
+// Runs `task` on its own thread now and then every `interval` until destroyed.
+class PeriodicTask {
  public:
-  explicit ReadinessProbe(NodeService& service) : service_(service), thread_([this] { Run(); }) {}
-  ~ReadinessProbe() {
+  PeriodicTask(std::chrono::milliseconds interval, std::function<void()> task)
+      : interval_(interval), task_(std::move(task)), thread_([this] { Run(); }) {}
+  ~PeriodicTask() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -120,26 +123,40 @@ class ReadinessProbe {
     wake_.notify_one();
     thread_.join();
   }
-  bool ready() const { return ready_.load(); }
 
  private:
   void Run() {
     std::unique_lock lock(mu_);
     while (!stopping_) {
       lock.unlock();
-      const Status status = service_.Ready();
-      if (!status.ok() && ready_.load()) spdlog::warn("not ready: {}", status.message());
-      ready_ = status.ok();
+      task_();
       lock.lock();
-      wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+      wake_.wait_for(lock, interval_, [&] { return stopping_; });
     }
   }
-  NodeService& service_;
-  std::atomic<bool> ready_{false};
+  const std::chrono::milliseconds interval_;
+  const std::function<void()> task_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;
+};
+
+// /readyz is answered on an I/O thread and must not wait on the store: a small
+// thread asks the service every second and keeps the answer.
+class ReadinessProbe {
+ public:
+  explicit ReadinessProbe(NodeService& service)
+      : task_(std::chrono::seconds(1), [this, &service] {
+          const Status status = service.Ready();
+          if (!status.ok() && ready_.load()) spdlog::warn("not ready: {}", status.message());
+          ready_ = status.ok();
+        }) {}
+  bool ready() const { return ready_.load(); }
+
+ private:
+  std::atomic<bool> ready_{false};
+  PeriodicTask task_;  // last: it runs at once, and uses ready_
 };
 
 int Serve(const ServeOptions& o) {
@@ -177,8 +194,13 @@ int Serve(const ServeOptions& o) {
   auto audit = AuditLog::Open(config->audit.file);
   if (!audit.ok()) return ReportError(audit.status());
 
+  auto cross_border =
+      CrossBorder::Create(**service, *config, CrossBorderOptionsFrom(config->peer));
+  if (!cross_border.ok()) return ReportError(cross_border.status());
+  ReplayGuard replay(std::chrono::seconds(config->peer.timestamp_window_seconds));
+
   auto metrics = std::make_shared<server::MetricsRegistry>();
-  Api api(**service, **audit, *metrics);
+  Api api(**service, **audit, *metrics, {cross_border->get(), &replay});
   ReadinessProbe readiness(**service);
 
   server::ServerOptions options;
@@ -190,6 +212,15 @@ int Serve(const ServeOptions& o) {
   options.handler_threads = config->api->handler_threads;
   options.limits = ToServerLimits(config->limits);
   options.tls = {config->api->cert_file, config->api->key_file, config->api->client_ca_files};
+  // A peer's CA issues its client certificates too; they are peers only.
+  for (const config::TrustedNodeConfig& trusted : config->trust) {
+    if (trusted.ca_file.empty()) continue;
+    options.peer_cas.push_back({trusted.node_id, trusted.ca_file});
+    auto& cas = options.tls.client_ca_files;
+    if (std::find(cas.begin(), cas.end(), trusted.ca_file) == cas.end()) {
+      cas.push_back(trusted.ca_file);
+    }
+  }
   options.roles = config->api->roles;
   options.handler = [&api](const server::HttpRequest& request) { return api.Handle(request); };
   options.readiness = [&readiness] { return readiness.ready(); };
@@ -197,6 +228,22 @@ int Serve(const ServeOptions& o) {
   options.metrics = metrics;
   auto server = server::HttpsServer::Create(std::move(options));
   if (!server.ok()) return ReportError(server.status());
+
+  // Keys, status lists and statements of the peers, now and then.
+  std::optional<PeriodicTask> sync;
+  if ((*cross_border)->peer_count() > 0 && config->peer.sync_interval_seconds > 0) {
+    sync.emplace(std::chrono::seconds(config->peer.sync_interval_seconds), [&] {
+      const cg::v1::PeerSyncReport report = (*cross_border)->Sync("sync-" + crypto::NewAttestationId().substr(0, 16));
+      for (const auto& peer : report.peers()) {
+        if (peer.ok()) {
+          spdlog::info("synced with {}: {} keys added, {} recognitions superseded, {} revoked, "
+                       "{} statements stored",
+                       peer.peer_node_id(), peer.keys_added(), peer.recognitions_superseded(),
+                       peer.recognitions_revoked(), peer.statements_stored());
+        }
+      }
+    });
+  }
 
   // Tests and scripts read the bound ports from this line (port 0 in the config). It
   // is printed once the node answers and handles its signals.

@@ -6,6 +6,9 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "crypto/attestation.h"
 #include "crypto/digest.h"
@@ -213,16 +216,26 @@ struct RequestTerms {
 class NodeService::Impl {
  public:
   Impl(crypto::KeySet keys, crypto::TrustList trust, NodeServiceOptions options)
-      : keys_(std::move(keys)), trust_(std::move(trust)), options_(std::move(options)) {}
+      : keys_(std::move(keys)),
+        trust_(std::make_shared<const crypto::TrustList>(std::move(trust))),
+        options_(std::move(options)) {}
 
   crypto::KeySet keys_;
-  crypto::TrustList trust_;
+  // Replaced whole (copy, change, swap) when a peer's key rollover is accepted;
+  // readers keep the snapshot they took.
+  mutable std::mutex trust_mu_;
+  std::shared_ptr<const crypto::TrustList> trust_;
   NodeServiceOptions options_;
   StorePool pool_;
   std::unique_ptr<AttestationLedger> ledger_;
   std::atomic<uint64_t> next_status_index_{0};
   std::atomic<uint64_t> issued_{0};
   std::atomic<uint64_t> verification_failures_{0};
+
+  std::shared_ptr<const crypto::TrustList> Trust() const {
+    std::lock_guard lock(trust_mu_);
+    return trust_;
+  }
 
   Clock::time_point Now() const { return std::chrono::floor<std::chrono::seconds>(options_.now()); }
 
@@ -443,7 +456,8 @@ StatusOr<cg::v1::IssueResponse> NodeService::Recognize(const cg::v1::RecognizeRe
                      request.requesting_party()};
 
   // What is recognised must be valid now, by another node's key in the trust list.
-  crypto::AttestationVerifier verifier(impl_->trust_);
+  const auto trust = impl_->Trust();
+  crypto::AttestationVerifier verifier(*trust);
   crypto::VerifyOptions verify_options;
   verify_options.now = impl_->options_.now();
   const crypto::Verification foreign = verifier.Verify(request.attestation(), verify_options);
@@ -586,7 +600,8 @@ StatusOr<std::vector<StoredAttestation>> NodeService::ListAttestations(
 
 StatusOr<cg::v1::VerificationReport> NodeService::Verify(const cg::v1::VerifyRequest& request) {
   if (!request.has_envelope()) return InvalidArgumentError("envelope is missing");
-  crypto::AttestationVerifier verifier(impl_->trust_);
+  const auto trust = impl_->Trust();
+  crypto::AttestationVerifier verifier(*trust);
   // This node's own status, as it stands now.
   CG_ASSIGN_OR_RETURN(cg::v1::Envelope own_status, impl_->SignedStatusList());
   CG_RETURN_IF_ERROR(verifier.AddStatusList(own_status));
@@ -614,6 +629,65 @@ Status NodeService::Supersede(std::string_view attestation_id, std::string_view 
 }
 
 StatusOr<cg::v1::Envelope> NodeService::StatusList() { return impl_->SignedStatusList(); }
+
+std::shared_ptr<const crypto::TrustList> NodeService::Trust() const { return impl_->Trust(); }
+
+Status NodeService::UpdateTrust(const std::function<Status(crypto::TrustList&)>& change) {
+  // One update at a time: two rollovers accepted together must not lose either.
+  static std::mutex update_mu;
+  std::lock_guard update(update_mu);
+  auto copy = std::make_shared<crypto::TrustList>(*impl_->Trust());
+  CG_RETURN_IF_ERROR(change(*copy));
+  std::lock_guard lock(impl_->trust_mu_);
+  impl_->trust_ = std::move(copy);
+  return OkStatus();
+}
+
+StatusOr<PeerStatusChanges> NodeService::ApplyPeerStatusList(const cg::v1::Envelope& envelope) {
+  const auto trust = impl_->Trust();
+  crypto::AttestationVerifier verifier(*trust);
+  CG_RETURN_IF_ERROR(verifier.AddStatusList(envelope));
+  cg::v1::StatusList peek;
+  // AddStatusList has verified it; read which issuer it is for.
+  {
+    cg::v1::Envelope copy = envelope;
+    if (!peek.ParseFromString(copy.payload())) return DataLossError("status list unreadable");
+  }
+  if (peek.issuer().node_id() == node_id()) {
+    return InvalidArgumentError("the status list is this node's own, not a peer's");
+  }
+  const cg::v1::StatusList* list = verifier.StatusListFor(peek.issuer().node_id());
+  if (list == nullptr) return InternalError("status list verified but not kept");
+  std::unordered_map<std::string_view, const cg::v1::StatusEntry*> ended;
+  for (const auto& entry : list->entries()) ended.emplace(entry.attestation_id(), &entry);
+
+  std::vector<std::pair<StoredAttestation, const cg::v1::StatusEntry*>> affected;
+  auto store = impl_->pool_.Take();
+  CG_RETURN_IF_ERROR(store->ScanActiveRecognitions([&](const StoredAttestation& a) {
+    auto it = ended.find(a.recognizes);
+    if (it != ended.end()) affected.emplace_back(a, it->second);
+    return OkStatus();
+  }));
+  PeerStatusChanges changes;
+  const int64_t now = UnixSeconds(impl_->Now());
+  for (const auto& [recognition, entry] : affected) {
+    // The recognition follows what it recognises: revoked with it, or superseded
+    // with it (a new period, a credit repair).
+    const bool revoked = entry->state() == cg::v1::ATTESTATION_STATE_REVOKED;
+    const std::string reason =
+        fmt::format("{} {} the recognised attestation {}{}{}", peek.issuer().node_id(),
+                    revoked ? "revoked" : "superseded", entry->attestation_id(),
+                    entry->reason().empty() ? "" : ": ",
+                    entry->reason().substr(0, kMaxReasonLength / 2));
+    const Status changed = store->ChangeAttestationState(
+        recognition.attestation_id,
+        revoked ? AttestationState::kRevoked : AttestationState::kSuperseded, reason, now);
+    if (changed.code() == StatusCode::kFailedPrecondition) continue;  // changed meanwhile
+    CG_RETURN_IF_ERROR(changed);
+    ++(revoked ? changes.revoked : changes.superseded);
+  }
+  return changes;
+}
 
 cg::v1::IssuerKeys NodeService::PublicKeys() const { return impl_->keys_.PublicKeys(); }
 

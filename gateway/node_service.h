@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,12 @@ struct NodeServiceOptions {
   unsigned readers = 4;
   // The clock (tests set it).
   std::function<Clock::time_point()> now = [] { return Clock::now(); };
+};
+
+// What a peer's status list changed here.
+struct PeerStatusChanges {
+  uint32_t superseded = 0;
+  uint32_t revoked = 0;
 };
 
 class NodeService {
@@ -128,6 +135,19 @@ class NodeService {
   // longer active, and the next index, so that a verifier can tell "active" from
   // "unknown".
   StatusOr<cg::v1::Envelope> StatusList();
+
+  // The trust list as it is now (the peers' keys and the node's own).
+  std::shared_ptr<const crypto::TrustList> Trust() const;
+  // Applies `change` to a copy of the trust list and, when it succeeds, makes the
+  // copy current (a peer's key rollover); when it fails nothing changes.
+  Status UpdateTrust(const std::function<Status(crypto::TrustList&)>& change);
+
+  // Takes a peer's signed status list (GET /v1/status-list of the peer): verifies it
+  // against the trust list, then supersedes or revokes each of this node's active
+  // recognitions of an attestation the list says is superseded or revoked (DESIGN
+  // flow 4: a recognition never outlives what it recognises). kInvalidArgument or
+  // kUnauthenticated when the list is malformed or not signed by a trusted peer key.
+  StatusOr<PeerStatusChanges> ApplyPeerStatusList(const cg::v1::Envelope& status_list);
 
   // The node's public keys, active and retired, with their validity.
   cg::v1::IssuerKeys PublicKeys() const;

@@ -708,6 +708,20 @@ class SqliteStore : public Store {
     }
   }
 
+  Status ScanActiveRecognitions(const RowVisitor<StoredAttestation>& visit) override {
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
+                                             " FROM attestations WHERE state = 1 AND "
+                                             "recognizes <> '' ORDER BY status_index"));
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan active recognitions"));
+      if (!row) return OkStatus();
+      StoredAttestation a = ReadAttestation(scan);
+      a.envelope.clear();
+      CG_RETURN_IF_ERROR(visit(a));
+    }
+  }
+
   StatusOr<uint64_t> NextStatusIndex() override {
     Statement get;
     CG_RETURN_IF_ERROR(get.Prepare(db_,

@@ -160,6 +160,9 @@ class Store {
   // A subject's attestations, newest first, at most `limit`, without envelopes.
   virtual StatusOr<std::vector<StoredAttestation>> ListAttestations(std::string_view subject_id,
                                                                     size_t limit) = 0;
+  // Every active recognition (this node's recognitions of other sides'
+  // attestations), by status index; `envelope` is left empty.
+  virtual Status ScanActiveRecognitions(const RowVisitor<StoredAttestation>& visit) = 0;
   // One more than the largest status index stored; 0 when there is none.
   virtual StatusOr<uint64_t> NextStatusIndex() = 0;
   // Marks an attestation superseded or revoked at `at` (Unix seconds) with a reason.

@@ -2,7 +2,10 @@
 // on certificates made by the server lives here.
 #include "gateway/server/client_identity.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -91,6 +94,46 @@ StatusOr<ClientIdentity> ClientIdentityFromCertificate(X509* certificate,
       identity.subjects.push_back(uri.substr(kSubjectUriPrefix.size()));
   }
   return identity;
+}
+
+StatusOr<PeerAuthorities> PeerAuthorities::Load(const std::vector<Ca>& cas) {
+  PeerAuthorities out;
+  for (const Ca& ca : cas) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> file(BIO_new_file(ca.ca_file.c_str(), "r"),
+                                                   &BIO_free);
+    if (!file) {
+      ERR_clear_error();
+      return NotFoundError("peer CA file of " + ca.node_id + " cannot be opened: " + ca.ca_file);
+    }
+    size_t loaded = 0;
+    while (X509* certificate = PEM_read_bio_X509(file.get(), nullptr, nullptr, nullptr)) {
+      out.entries_.push_back({ca.node_id, std::shared_ptr<X509>(certificate, &X509_free)});
+      ++loaded;
+    }
+    ERR_clear_error();  // the end of the file reads as an error
+    if (loaded == 0) {
+      return InvalidArgumentError("peer CA file of " + ca.node_id +
+                                  " holds no PEM certificate: " + ca.ca_file);
+    }
+  }
+  return out;
+}
+
+std::string PeerAuthorities::IssuerOf(X509* certificate) const {
+  if (certificate == nullptr) return {};
+  for (const Entry& entry : entries_) {
+    if (X509_check_issued(entry.ca.get(), certificate) != X509_V_OK) continue;
+    EVP_PKEY* key = X509_get0_pubkey(entry.ca.get());
+    if (key != nullptr && X509_verify(certificate, key) == 1) return entry.node_id;
+    ERR_clear_error();
+  }
+  return {};
+}
+
+void PeerAuthorities::Apply(X509* certificate, ClientIdentity& identity) const {
+  if (entries_.empty()) return;
+  identity.peer_node_id = IssuerOf(certificate);
+  if (!identity.peer_node_id.empty() && identity.role != Role::kPeer) identity.role.reset();
 }
 
 }  // namespace cg::gateway::server

@@ -49,6 +49,39 @@ struct ClientIdentity {
   std::vector<std::string> san_uris;
   // The peer's IP address as text ("127.0.0.1", "::1"); for logs.
   std::string peer_address;
+  // Set when a peer node's CA ([[trust]] ca_file) issued the certificate: that
+  // node's id. Such a certificate has role kPeer or none.
+  std::string peer_node_id;
+};
+
+// The CAs of the peer nodes: a client certificate one of them issued speaks for
+// that node, as a peer and nothing else (an agency certificate of the other side's
+// development CA must not become an agency here). Immutable once loaded.
+class PeerAuthorities {
+ public:
+  struct Ca {
+    std::string node_id;
+    std::string ca_file;  // PEM, one or more certificates
+  };
+  PeerAuthorities() = default;
+  // kNotFound / kInvalidArgument naming the file when one is missing or not PEM
+  // certificates.
+  static StatusOr<PeerAuthorities> Load(const std::vector<Ca>& cas);
+
+  // The node whose CA issued `certificate` (checked by signature, not by name), or
+  // empty.
+  std::string IssuerOf(x509_st* certificate) const;
+
+  // Applies IssuerOf to an identity read from `certificate`: sets peer_node_id and
+  // takes away any role other than kPeer.
+  void Apply(x509_st* certificate, ClientIdentity& identity) const;
+
+ private:
+  struct Entry {
+    std::string node_id;
+    std::shared_ptr<x509_st> ca;
+  };
+  std::vector<Entry> entries_;
 };
 
 // Reads the identity from a certificate that TLS has already verified; does not

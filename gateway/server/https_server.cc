@@ -172,6 +172,7 @@ struct Listener {
 // the registry of open connections used by Stop(). Outlives every connection.
 struct ServerCore {
   ServerOptions options;
+  PeerAuthorities peer_authorities;
   std::shared_ptr<MetricsRegistry> metrics;
 
   CounterFamily* requests_total = nullptr;
@@ -380,6 +381,7 @@ class Session final : public SessionBase {
         HardClose();
         return;
       }
+      core_.peer_authorities.Apply(certificate, *identity);
       identity->peer_address = std::move(identity_.peer_address);
       identity_ = *std::move(identity);
       client_key_ = identity_.fingerprint;
@@ -890,6 +892,7 @@ class HttpsServer::Impl {
     ServerOptions& options = core_.options;
     core_.metrics = options.metrics ? options.metrics : std::make_shared<MetricsRegistry>();
     CG_RETURN_IF_ERROR(RegisterMetrics());
+    CG_ASSIGN_OR_RETURN(core_.peer_authorities, PeerAuthorities::Load(options.peer_cas));
 
     CG_ASSIGN_OR_RETURN(SslCtxPtr context, BuildServerTlsContext(options.tls));
     core_.tls = std::make_shared<asio::ssl::context>(context.release());

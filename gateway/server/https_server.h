@@ -58,6 +58,9 @@ struct ServerOptions {
   TlsFiles tls;
   // OU value -> role, for API clients.
   RoleMapping roles;
+  // The peer nodes' CAs (also to be listed in tls.client_ca_files): their client
+  // certificates are peers only (PeerAuthorities).
+  std::vector<PeerAuthorities::Ca> peer_cas;
 
   // Answers every API request that passed the server's own checks. Required.
   RequestHandler handler;

@@ -1,0 +1,290 @@
+#include "gateway/cross_border.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "crypto/attestation.h"
+#include "gateway/peer_client.h"
+#include "mapping/identifier.h"
+#include "specs/json.h"
+
+namespace cg::gateway {
+namespace {
+
+constexpr std::string_view kProtobuf = "application/x-protobuf";
+// The most of a peer's error message passed on to the caller.
+constexpr size_t kMaxPassedMessage = 300;
+
+CrossBorderError Unavailable(std::string_view peer, const Status& status) {
+  return {503, "PEER_UNAVAILABLE", fmt::format("{} is unavailable: {}", peer, status.message())};
+}
+
+CrossBorderError BadPeer(std::string_view peer, std::string_view why) {
+  return {502, "BAD_PEER", fmt::format("{} answered something this node cannot accept: {}", peer,
+                                       why)};
+}
+
+// A transport failure of PeerClient::Call, as the caller should see it.
+CrossBorderError FromCallError(std::string_view peer, const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded:
+      return Unavailable(peer, status);
+    case StatusCode::kDataLoss:
+    case StatusCode::kUnauthenticated:
+      return BadPeer(peer, status.message());
+    default:
+      return {500, "INTERNAL", "internal error calling " + std::string(peer)};
+  }
+}
+
+bool IsErrorCode(std::string_view code) {
+  return !code.empty() && code.size() <= 40 && std::all_of(code.begin(), code.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || c == '_';
+  });
+}
+
+// The home node refused the request (a 4xx): pass its status and code on, so a
+// withdrawn consent reads CONSENT_WITHDRAWN on this side too.
+CrossBorderError FromRefusal(std::string_view peer, const PeerResponse& response) {
+  cg::v1::ErrorBody body;
+  if (!JsonToMessage(response.body, &body).ok() || !IsErrorCode(body.code())) {
+    return BadPeer(peer, fmt::format("a {} without a readable error body", response.status));
+  }
+  std::string message = body.message().substr(0, kMaxPassedMessage);
+  message.erase(std::remove_if(message.begin(), message.end(),
+                               [](unsigned char c) { return c < 0x20 || c == 0x7f; }),
+                message.end());
+  const int status = response.status == 429 ? 503 : response.status;
+  return {status, body.code(), fmt::format("{} refused: {}", peer, message)};
+}
+
+// A local failure while recognising, as the API maps service errors.
+CrossBorderError FromLocal(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      return {400, "INVALID_ARGUMENT", status.message()};
+    case StatusCode::kPermissionDenied:
+      return {403, std::string(ConsentRefusalCode(status)), status.message()};
+    case StatusCode::kFailedPrecondition:
+      return {409, "CONFLICT", status.message()};
+    case StatusCode::kUnavailable:
+    case StatusCode::kAborted:
+    case StatusCode::kResourceExhausted:
+      return {503, "UNAVAILABLE", "the node cannot answer now; retry shortly"};
+    default:
+      spdlog::error("cross-border request: {}", status.ToString());
+      return {500, "INTERNAL", "internal error"};
+  }
+}
+
+// "sz" for a uscc: subject, "hk" for hkbrn:/hkcrn:; empty for any other.
+std::string_view HomeSideOf(const mapping::EntityId& id) {
+  switch (id.scheme) {
+    case mapping::IdScheme::kUscc:
+      return "sz";
+    case mapping::IdScheme::kHkBrn:
+    case mapping::IdScheme::kHkCrn:
+      return "hk";
+    default:
+      return {};
+  }
+}
+
+}  // namespace
+
+struct CrossBorder::Peer {
+  std::string node_id;
+  std::string side;
+  std::string keys_file;  // where accepted rollovers are saved; may be empty
+  std::unique_ptr<PeerClient> client;
+};
+
+CrossBorderOptions CrossBorderOptionsFrom(const config::PeerConfig& peer) {
+  CrossBorderOptions o;
+  o.timestamp_window = std::chrono::seconds(peer.timestamp_window_seconds);
+  o.connect_timeout = std::chrono::milliseconds(peer.connect_timeout_ms);
+  o.request_timeout = std::chrono::milliseconds(peer.request_timeout_ms);
+  o.attempts = static_cast<int>(peer.attempts);
+  return o;
+}
+
+CrossBorder::CrossBorder(NodeService& service, CrossBorderOptions options)
+    : service_(service), options_(std::move(options)) {}
+CrossBorder::~CrossBorder() = default;
+
+size_t CrossBorder::peer_count() const { return peers_.size(); }
+
+StatusOr<std::unique_ptr<CrossBorder>> CrossBorder::Create(NodeService& service,
+                                                           const config::NodeConfig& config,
+                                                           CrossBorderOptions options) {
+  std::unique_ptr<CrossBorder> out(new CrossBorder(service, std::move(options)));
+  PeerClientOptions client_options;
+  client_options.connect_timeout = out->options_.connect_timeout;
+  client_options.request_timeout = out->options_.request_timeout;
+  client_options.attempts = out->options_.attempts;
+  for (const config::TrustedNodeConfig& trusted : config.trust) {
+    if (trusted.base_url.empty()) continue;
+    if (config.peer.cert_file.empty()) {
+      return InvalidArgumentError(trusted.origin + ": base_url is set but [peer] names no "
+                                  "cert_file and key_file to call " + trusted.node_id + " with");
+    }
+    if (trusted.ca_file.empty()) {
+      return InvalidArgumentError(trusted.origin + ": base_url needs ca_file, the CA of " +
+                                  trusted.node_id + "'s certificates");
+    }
+    PeerEndpoint endpoint{trusted.base_url, trusted.ca_file, config.peer.cert_file,
+                          config.peer.key_file, ""};
+    auto client = PeerClient::Create(endpoint, client_options);
+    if (!client.ok()) return client.status().WithContext(trusted.origin);
+    auto peer = std::make_unique<Peer>();
+    peer->node_id = trusted.node_id;
+    peer->side = std::string(config::SideName(trusted.side));
+    peer->keys_file = trusted.keys_file;
+    peer->client = std::move(*client);
+    out->peers_.push_back(std::move(peer));
+  }
+  return out;
+}
+
+CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request,
+                                       std::string_view requesting_party,
+                                       std::string_view request_id) {
+  auto subject = mapping::ParseEntityId(request.subject_id());
+  if (!subject.ok()) {
+    return CrossBorderError{400, "INVALID_ARGUMENT", "subject_id: " + subject.status().message()};
+  }
+  const std::string_view side = HomeSideOf(*subject);
+  if (side.empty()) {
+    return CrossBorderError{400, "INVALID_ARGUMENT",
+                            "subject_id: a cross-border request names a Shenzhen (uscc:) or "
+                            "Hong Kong (hkbrn:, hkcrn:) entity"};
+  }
+  if (side == service_.side()) {
+    return CrossBorderError{400, "INVALID_ARGUMENT",
+                            "subject_id: " + request.subject_id() +
+                                " is of this node's side; ask POST /v1/attestations"};
+  }
+  auto found = std::find_if(peers_.begin(), peers_.end(),
+                            [&](const auto& p) { return p->side == side; });
+  if (found == peers_.end()) {
+    return CrossBorderError{409, "NO_PEER",
+                            fmt::format("no peer node of side {} is configured", side)};
+  }
+  Peer& peer = **found;
+
+  // 1. Ask the home node, bound to a fresh nonce and to the audience.
+  const std::string audience =
+      request.audience().empty() ? service_.node_id() : request.audience();
+  const Clock::time_point now = options_.now();
+  cg::v1::IssueRequest ask;
+  ask.set_subject_id(request.subject_id());
+  ask.set_audience(audience);
+  ask.set_nonce(crypto::NewAttestationId());
+  ask.set_purpose(request.purpose());
+  ask.set_consent_ref(request.consent_ref());
+  ask.set_requesting_party(
+      std::string(requesting_party.substr(0, kMaxRequestingPartyLength - 40)) + " via " +
+      service_.node_id());
+  *ask.mutable_requested_at() = ToProtoTimestamp(now);
+  auto answer = peer.client->Call("POST", "/v1/attestations", ask.SerializeAsString(), kProtobuf,
+                                  request_id);
+  if (!answer.ok()) return FromCallError(peer.node_id, answer.status());
+  if (answer->status != 201) {
+    if (answer->status >= 400 && answer->status < 500) return FromRefusal(peer.node_id, *answer);
+    return BadPeer(peer.node_id, fmt::format("HTTP {} to an attestation request", answer->status));
+  }
+  cg::v1::IssueResponse issued;
+  if (!issued.ParseFromString(answer->body) || !issued.has_envelope()) {
+    return BadPeer(peer.node_id, "the answer is not an IssueResponse");
+  }
+
+  // 2. Bound to this request? (The signature is checked by Recognize, over the
+  // same payload bytes.)
+  auto attestation = crypto::PeekAttestation(issued.envelope());
+  if (!attestation.ok()) return BadPeer(peer.node_id, attestation.status().message());
+  const Clock::time_point issued_at = FromProtoTimestamp(attestation->issued_at());
+  std::string unbound;
+  if (attestation->kind() != cg::v1::ATTESTATION_KIND_ATTESTATION) {
+    unbound = "not an attestation";
+  } else if (attestation->issuer().node_id() != peer.node_id) {
+    unbound = "issued by " + attestation->issuer().node_id().substr(0, 64);
+  } else if (attestation->evaluation().subject().id() != request.subject_id()) {
+    unbound = "about another subject";
+  } else if (attestation->nonce() != ask.nonce()) {
+    unbound = "not bound to this request's nonce";
+  } else if (attestation->audience() != audience) {
+    unbound = "for another audience";
+  } else if (issued_at < now - options_.timestamp_window ||
+             issued_at > now + options_.timestamp_window) {
+    unbound = "dated " + FormatRfc3339(issued_at) + ", outside the timestamp window";
+  } else if (attestation->attestation_id() != issued.attestation_id()) {
+    unbound = "its id differs from the answer's";
+  }
+  if (!unbound.empty()) return BadPeer(peer.node_id, "the attestation is " + unbound);
+
+  // 3. Recognise it.
+  cg::v1::RecognizeRequest recognize;
+  *recognize.mutable_attestation() = issued.envelope();
+  recognize.set_audience(audience);
+  recognize.set_purpose(request.purpose());
+  recognize.set_consent_ref(request.consent_ref());
+  recognize.set_requesting_party(std::string(requesting_party.substr(0, kMaxRequestingPartyLength)));
+  auto recognised = service_.Recognize(recognize);
+  if (!recognised.ok()) {
+    const std::string_view message = recognised.status().message();
+    if (recognised.status().code() == StatusCode::kInvalidArgument &&
+        message.starts_with("attestation not valid")) {
+      return BadPeer(peer.node_id, message);
+    }
+    return FromLocal(recognised.status());
+  }
+  auto recognition = crypto::PeekAttestation(recognised->envelope());
+  if (!recognition.ok()) return FromLocal(recognition.status());
+
+  cg::v1::CrossBorderResponse response;
+  response.set_peer_node_id(peer.node_id);
+  response.set_attestation_id(issued.attestation_id());
+  *response.mutable_attestation() = issued.envelope();
+  response.set_recognition_id(recognised->attestation_id());
+  *response.mutable_recognition() = recognised->envelope();
+  *response.mutable_original_grade() = attestation->evaluation().joint_grade();
+  *response.mutable_recognized_grade() = recognition->recognizes().translated_grade();
+  return response;
+}
+
+cg::v1::PeerSyncReport CrossBorder::Sync(std::string_view request_id) {
+  cg::v1::PeerSyncReport report;
+  for (const auto& peer : peers_) {
+    cg::v1::PeerSyncResult* result = report.add_peers();
+    result->set_peer_node_id(peer->node_id);
+    auto fail = [&](std::string_view step, std::string_view why) {
+      if (result->error().empty()) result->set_error(fmt::format("{}: {}", step, why));
+      spdlog::warn("sync with {}: {}: {}", peer->node_id, step, why);
+    };
+
+    // Status: supersede and revoke recognitions of what the peer no longer stands by.
+    auto status = peer->client->Call("GET", "/v1/status-list", "", kProtobuf, request_id);
+    if (!status.ok()) {
+      fail("status list", status.status().message());
+    } else if (status->status != 200) {
+      fail("status list", fmt::format("HTTP {}", status->status));
+    } else {
+      cg::v1::Envelope envelope;
+      if (!envelope.ParseFromString(status->body)) {
+        fail("status list", "not an Envelope");
+      } else if (auto changes = service_.ApplyPeerStatusList(envelope); !changes.ok()) {
+        fail("status list", changes.status().message());
+      } else {
+        result->set_recognitions_superseded(changes->superseded);
+        result->set_recognitions_revoked(changes->revoked);
+      }
+    }
+    result->set_ok(result->error().empty());
+  }
+  return report;
+}
+
+}  // namespace cg::gateway
