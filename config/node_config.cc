@@ -100,8 +100,8 @@ constexpr std::string_view kPeerKeys[] = {"cert_file",
                                           "attempts",
                                           "timestamp_window_seconds",
                                           "sync_interval_seconds"};
-constexpr std::string_view kPolicyKeys[] = {"consent_required_purposes",
-                                            "default_audience_required"};
+constexpr std::string_view kPolicyKeys[] = {
+    "consent_required_purposes", "default_audience_required", "consent_required_for_peers"};
 
 bool IsEnvVarName(std::string_view text) {
   if (text.empty() || (text[0] >= '0' && text[0] <= '9')) return false;
@@ -800,7 +800,9 @@ Status ParsePolicy(const TableReader& table, PolicyConfig* out) {
     }
     out->consent_required_purposes.push_back(entry.value);
   }
-  return table.ReadBool("default_audience_required", &out->default_audience_required);
+  CG_RETURN_IF_ERROR(
+      table.ReadBool("default_audience_required", &out->default_audience_required));
+  return table.ReadBool("consent_required_for_peers", &out->consent_required_for_peers);
 }
 
 Status ParsePeer(const TableReader& table, PeerConfig* out) {

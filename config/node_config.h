@@ -256,6 +256,10 @@ struct PolicyConfig {
   // Whether every attestation request must name its audience (the relying party);
   // false lets an attestation be issued for anyone.
   bool default_audience_required = false;
+  // Whether an attestation for a peer node (the other side) needs the firm's consent,
+  // whatever the purpose: true on a Hong Kong node, whose firms' records go to the
+  // mainland only with consent.
+  bool consent_required_for_peers = false;
 };
 
 // [peer]: optional table. cert_file and key_file (together) are this node's client

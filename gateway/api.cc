@@ -327,6 +327,11 @@ HttpResponse Api::Dispatch(ApiCall& call) {
       }
       if (!fresh.ok()) return FromStatus(call, fresh);
     }
+    if (role == Role::kPeer && peers_.consent_required_for_peers && issue.consent_ref().empty()) {
+      return Error(call, 403, "CONSENT_REQUIRED",
+                   "this node attests to the other side only under the firm's consent; "
+                   "give consent_ref");
+    }
     auto issued = service_.Issue(issue);
     if (!issued.ok()) {
       if (issued.status().code() == StatusCode::kPermissionDenied) {

@@ -64,6 +64,9 @@ class AuditLog {
 struct ApiPeers {
   CrossBorder* cross_border = nullptr;
   ReplayGuard* replay = nullptr;
+  // [policy] consent_required_for_peers: a peer's issuance without consent_ref is
+  // refused (403 CONSENT_REQUIRED); the consent itself is checked by Issue.
+  bool consent_required_for_peers = false;
 };
 
 class Api {

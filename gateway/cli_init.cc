@@ -211,6 +211,9 @@ file = "{audit}"
 consent_required_purposes = []
 # Whether every attestation request must name its audience (the relying party).
 default_audience_required = false
+# Whether attestations for the other side's node need the firm's consent, whatever
+# the purpose (a Hong Kong firm's record goes to the mainland only with consent).
+consent_required_for_peers = {peer_consent}
 
 [log]
 level = "info"
@@ -257,7 +260,7 @@ sync_interval_seconds = {peer_sync}
       fmt::arg("client_burst", limits.client_burst),
       fmt::arg("shutdown_grace_ms", limits.shutdown_grace_ms), fmt::arg("audit", kAuditFile),
       fmt::arg("peer", peer_node), fmt::arg("peer_side", o.side == "sz" ? "hk" : "sz"),
-      fmt::arg("peer_port", peer_port),
+      fmt::arg("peer_port", peer_port), fmt::arg("peer_consent", o.side == "hk"),
       fmt::arg("peer_connect_ms", config::kPeerConnectTimeoutMsRange.default_value),
       fmt::arg("peer_request_ms", config::kPeerRequestTimeoutMsRange.default_value),
       fmt::arg("peer_attempts", config::kPeerAttemptsRange.default_value),

@@ -200,7 +200,7 @@ int Serve(const ServeOptions& o) {
   ReplayGuard replay(std::chrono::seconds(config->peer.timestamp_window_seconds));
 
   auto metrics = std::make_shared<server::MetricsRegistry>();
-  Api api(**service, **audit, *metrics, {cross_border->get(), &replay});
+  Api api(**service, **audit, *metrics, {cross_border->get(), &replay, config->policy.consent_required_for_peers});
   ReadinessProbe readiness(**service);
 
   server::ServerOptions options;
