@@ -322,7 +322,9 @@ StoredEntityStatement ToStoredEntityStatement(const cg::v1::EntityStatement& sta
   out.grade = statement.joint_grade().grade();
   out.valid_until = UnixSeconds(FromProtoTimestamp(statement.valid_until()));
   out.fetched_at = UnixSeconds(fetched_at);
-  out.statement = statement.SerializeAsString();
+  // The signed bytes themselves when there are any, so that digests of the stored
+  // statement are digests of what the issuer signed.
+  out.statement = envelope.payload().empty() ? statement.SerializeAsString() : envelope.payload();
   out.envelope = envelope.SerializeAsString();
   return out;
 }

@@ -84,7 +84,9 @@ Status ValidateEntityStatement(const cg::v1::EntityStatement& statement);
 [[nodiscard]] StatusOr<cg::v1::EntityStatement> VerifyEntityStatement(
     const cg::v1::Envelope& envelope, const crypto::TrustList& trust, Clock::time_point now);
 
-// The store's row for a verified statement and its envelope, fetched at `fetched_at`.
+// The store's row for a statement VerifyEntityStatement returned and the envelope
+// it came in, fetched at `fetched_at`. The row's statement is the envelope's payload
+// (the signed bytes).
 StoredEntityStatement ToStoredEntityStatement(const cg::v1::EntityStatement& statement,
                                               const cg::v1::Envelope& envelope,
                                               Clock::time_point fetched_at);
