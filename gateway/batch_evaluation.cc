@@ -304,7 +304,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   // as holders, so penetration goes on across the border. Statements are read in
   // entity order, so the graph does not depend on the thread count.
   std::vector<std::pair<uint32_t, double>> statement_pd;  // node, native PD
-  std::map<uint32_t, std::string> statement_digest;      // node, SHA-256 of the statement
+  std::map<uint32_t, std::string> statement_digest;       // node, SHA-256 of the statement
   {
     std::vector<uint8_t> has_holders(ids.size(), 0);
     for (const Edge& e : edges) has_holders[e.owned] = 1;

@@ -35,7 +35,9 @@ std::string Quote(std::string_view text) {
   return out + "'";
 }
 
-bool InRange(double v, double low, double high) { return std::isfinite(v) && v >= low && v <= high; }
+bool InRange(double v, double low, double high) {
+  return std::isfinite(v) && v >= low && v <= high;
+}
 
 cg::v1::IdScheme ProtoScheme(mapping::IdScheme scheme) {
   switch (scheme) {
@@ -58,7 +60,8 @@ cg::v1::IdScheme ProtoScheme(mapping::IdScheme scheme) {
 bool OfSide(mapping::IdScheme scheme, std::string_view side) {
   if (scheme == mapping::IdScheme::kLei) return true;
   if (side == "sz") return scheme == mapping::IdScheme::kUscc;
-  if (side == "hk") return scheme == mapping::IdScheme::kHkBrn || scheme == mapping::IdScheme::kHkCrn;
+  if (side == "hk")
+    return scheme == mapping::IdScheme::kHkBrn || scheme == mapping::IdScheme::kHkCrn;
   return false;
 }
 
@@ -156,8 +159,7 @@ Status ValidateEntityStatement(const cg::v1::EntityStatement& s) {
 
   // Risk and shares.
   if (!(std::isfinite(s.native_pd()) && s.native_pd() > 0 && s.native_pd() < 1)) {
-    return InvalidArgumentError("native PD " + std::to_string(s.native_pd()) +
-                                " is not in (0, 1)");
+    return InvalidArgumentError("native PD " + std::to_string(s.native_pd()) + " is not in (0, 1)");
   }
   if (!InRange(s.joint_pd(), 0, 1)) {
     return InvalidArgumentError("joint PD " + std::to_string(s.joint_pd()) + " is not in [0, 1]");
@@ -192,8 +194,8 @@ Status ValidateEntityStatement(const cg::v1::EntityStatement& s) {
     } else {
       auto id = mapping::ParseEntityId(owner.holder_id());
       if (!id.ok()) {
-        return InvalidArgumentError(which + " id is not well-formed: " +
-                                    std::string(id.status().message()));
+        return InvalidArgumentError(
+            which + " id is not well-formed: " + std::string(id.status().message()));
       }
     }
     if (owner.holder_id() == subject.id()) {
@@ -293,9 +295,8 @@ StatusOr<cg::v1::EntityStatement> VerifyEntityStatement(const cg::v1::Envelope& 
   }
   const Clock::time_point issued_at = FromProtoTimestamp(s.issued_at());
   if (!KeyValidAt(signer->entry, issued_at)) {
-    return PermissionDeniedError("statement issued at " + FormatRfc3339(issued_at) +
-                                 " with key " + signer->entry.key_id() +
-                                 ", which was not valid then");
+    return PermissionDeniedError("statement issued at " + FormatRfc3339(issued_at) + " with key " +
+                                 signer->entry.key_id() + ", which was not valid then");
   }
 
   // 5. Times.

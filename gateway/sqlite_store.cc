@@ -877,9 +877,9 @@ class SqliteStore : public Store {
     Status stored = [&]() -> Status {
       CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin entity statements"));
       Statement upsert;
-      CG_RETURN_IF_ERROR(upsert.Prepare(
-          db_, "INSERT OR REPLACE INTO entity_statements VALUES "
-               "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+      CG_RETURN_IF_ERROR(upsert.Prepare(db_,
+                                        "INSERT OR REPLACE INTO entity_statements VALUES "
+                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
       for (const StoredEntityStatement& e : statements) {
         upsert.Text(1, e.entity_id);
         upsert.Text(2, e.issuer_node_id);

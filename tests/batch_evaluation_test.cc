@@ -307,7 +307,9 @@ TEST_F(BatchEvaluationTest, PenetratesAcrossTheBorderThroughAnEntityStatement) {
                  auto ea = a->GetEvaluation(r.entity_id, "2026-10");
                  auto eb = b->GetEvaluation(r.entity_id, "2026-10");
                  EXPECT_TRUE(ea.ok() && eb.ok()) << r.entity_id;
-                 if (ea.ok() && eb.ok()) EXPECT_EQ(ea->evaluation, eb->evaluation) << r.entity_id;
+                 if (ea.ok() && eb.ok()) {
+                   EXPECT_EQ(ea->evaluation, eb->evaluation) << r.entity_id;
+                 }
                  return OkStatus();
                }).ok());
 
@@ -331,7 +333,9 @@ TEST_F(BatchEvaluationTest, PenetratesAcrossTheBorderThroughAnEntityStatement) {
   BatchOptions earlier = one;
   earlier.period = "2026-09";
   auto september = EvaluatePeriod(*a, earlier);
-  if (september.ok()) EXPECT_EQ(september->entity_statements_used, 0u);
+  if (september.ok()) {
+    EXPECT_EQ(september->entity_statements_used, 0u);
+  }
 }
 
 }  // namespace

@@ -273,8 +273,8 @@ TEST_F(EntityStatementTest, RefusesMalformedContent) {
 
 TEST_F(EntityStatementTest, RefusesGarbage) {
   // Signed garbage: the signature is checked before the payload is parsed.
-  cg::v1::Envelope envelope = crypto::SignEnvelope(kEntityStatementPayloadType, "\x0a\xff\xff garbage",
-                                  hk_.active_key());
+  cg::v1::Envelope envelope =
+      crypto::SignEnvelope(kEntityStatementPayloadType, "\x0a\xff\xff garbage", hk_.active_key());
   const Status refused = Refusal(envelope);
   EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.message().find("not an entity statement message"), std::string::npos)

@@ -135,13 +135,14 @@ StoredEntityStatement StatementRow(const std::string& id, const std::string& per
 TEST_F(StoreTest, EntityStatementsUpsertScanAndGet) {
   auto store = Store::Open(url_);
   ASSERT_TRUE(store.ok());
-  EXPECT_EQ((*store)->GetEntityStatement("hkbrn:12345678").status().code(),
-            StatusCode::kNotFound);
-  const std::vector<StoredEntityStatement> first = {StatementRow("hkcrn:0012345", "2026-09", 0.05),
-                                                    StatementRow("hkbrn:12345678", "2026-09", 0.02)};
+  EXPECT_EQ((*store)->GetEntityStatement("hkbrn:12345678").status().code(), StatusCode::kNotFound);
+  const std::vector<StoredEntityStatement> first = {
+      StatementRow("hkcrn:0012345", "2026-09", 0.05),
+      StatementRow("hkbrn:12345678", "2026-09", 0.02)};
   ASSERT_TRUE((*store)->PutEntityStatements(first).ok());
   // A newer statement of one entity replaces its old one.
-  const std::vector<StoredEntityStatement> second = {StatementRow("hkbrn:12345678", "2026-10", 0.03)};
+  const std::vector<StoredEntityStatement> second = {
+      StatementRow("hkbrn:12345678", "2026-10", 0.03)};
   ASSERT_TRUE((*store)->PutEntityStatements(second).ok());
 
   std::vector<StoredEntityStatement> scanned;
@@ -169,11 +170,11 @@ TEST_F(StoreTest, EntityStatementsUpsertScanAndGet) {
   EXPECT_EQ(got->envelope, want.envelope);
 
   // A visitor's error stops the scan and comes back.
-  EXPECT_EQ((*store)
-                ->ScanEntityStatements(
-                    [](const StoredEntityStatement&) { return DataLossError("stop"); })
-                .code(),
-            StatusCode::kDataLoss);
+  EXPECT_EQ(
+      (*store)
+          ->ScanEntityStatements([](const StoredEntityStatement&) { return DataLossError("stop"); })
+          .code(),
+      StatusCode::kDataLoss);
 }
 
 TEST_F(StoreTest, MigratesAVersion5StoreToEntityStatements) {
@@ -240,11 +241,11 @@ TEST_F(StoreTest, ScansTheForeignHoldersOfEachSide) {
   };
   EXPECT_EQ(scan("sz"), (std::vector<std::string>{"hkbrn:12345678", "hkcrn:0012345"}));
   EXPECT_EQ(scan("hk"), (std::vector<std::string>{"uscc:91440300MA5G2U7B88"}));
-  EXPECT_EQ((*store)
-                ->ScanForeignHolders("2026-10-31", "mo",
-                                     [](const std::string&) { return OkStatus(); })
-                .code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      (*store)
+          ->ScanForeignHolders("2026-10-31", "mo", [](const std::string&) { return OkStatus(); })
+          .code(),
+      StatusCode::kInvalidArgument);
 }
 
 }  // namespace
