@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <map>
 #include <mutex>
 #include <span>
 #include <thread>
 
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
+#include "gateway/entity_statement.h"
 #include "mapping/calendar.h"
 #include "mapping/evaluation.h"
 #include "mapping/identifier.h"
@@ -295,6 +297,51 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   }));
   holder_jurisdiction.resize(ids.size());
   is_person.resize(ids.size(), 0);
+
+  // 3b. Entity statements of the other side (specs/peer-protocol.md §4) for the
+  // foreign entities in the graph: the statement's native PD replaces the prior for
+  // the entity, and an entity the feed gives no holders gets the statement's owners
+  // as holders, so penetration goes on across the border. Statements are read in
+  // entity order, so the graph does not depend on the thread count.
+  std::vector<std::pair<uint32_t, double>> statement_pd;  // node, native PD
+  std::map<uint32_t, std::string> statement_digest;       // node, SHA-256 of the statement
+  {
+    std::vector<uint8_t> has_holders(ids.size(), 0);
+    for (const Edge& e : edges) has_holders[e.owned] = 1;
+    const std::string_view other_side = shenzhen ? "hk" : "sz";
+    CG_RETURN_IF_ERROR(store.ScanEntityStatements([&](const StoredEntityStatement& row) -> Status {
+      const auto node = ids.Find(row.entity_id);
+      // Not in the graph, or one of the node's own entities.
+      if (!node || *node < graded.size() || is_person[*node]) return OkStatus();
+      if (!StatementAppliesTo(row, o.period)) return OkStatus();
+      // Verified when fetched; checked again so that a damaged row cannot derail the
+      // month's batch.
+      cg::v1::EntityStatement s;
+      if (!s.ParseFromString(row.statement) || s.subject().id() != row.entity_id ||
+          s.issuer().side() != other_side || !ValidateEntityStatement(s).ok()) {
+        ++summary.entity_statements_rejected;
+        return OkStatus();
+      }
+      ++summary.entity_statements_used;
+      statement_pd.emplace_back(*node, s.native_pd());
+      statement_digest[*node] = crypto::Sha256(row.statement);
+      if (has_holders[*node]) return OkStatus();  // the feed's own holders come first
+      for (const auto& owner : s.owners()) {
+        const uint32_t holder = ids.Intern(owner.holder_id());
+        if (holder_jurisdiction.size() < ids.size()) {
+          holder_jurisdiction.resize(ids.size());
+          is_person.resize(ids.size(), 0);
+        }
+        if (owner.natural_person()) {
+          is_person[holder] = 1;
+        } else if (holder_jurisdiction[holder].empty()) {
+          holder_jurisdiction[holder] = owner.jurisdiction();
+        }
+        edges.push_back({holder, *node, owner.integrated_share(), owner.integrated_share()});
+      }
+      return OkStatus();
+    }));
+  }
   summary.stage_seconds["ownership"] = watch.Lap();
 
   // 4. The equity graph. Real feeds carry mistakes: holders over 100% are scaled down
@@ -343,6 +390,16 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     r.abnormal_operation = graded[i].abnormal_operation;
     r.shell_risk = graded[i].shell_risk;
     native_pd[i] = shenzhen ? mapping::AssessShenzhen(r, o.model).pd : hk_native[i].pd;
+  }
+  for (const auto& [node, pd] : statement_pd) native_pd[node] = pd;
+  {
+    std::vector<uint8_t> stated(graph.size(), 0);
+    for (const auto& entry : statement_pd) stated[entry.first] = 1;
+    for (size_t i = graded.size(); i < graph.size(); ++i) {
+      if (!stated[i] && graph.kind(static_cast<NodeIndex>(i)) == mapping::NodeKind::kEntity) {
+        ++summary.foreign_entities_without_native_data;
+      }
+    }
   }
   // Everything that shapes a result: the joint model, the penetration and the scales.
   std::string canonical =
@@ -394,6 +451,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     e.set_parameter_digest(parameter_digest);
     e.mutable_native_grade()->set_scale(native.scale);
     e.mutable_native_grade()->set_grade(native.grade);
+    e.set_native_pd(native.pd);
     e.set_joint_pd(joint.joint_pd);
     e.set_joint_score(joint.score);
     e.mutable_joint_grade()->set_scale(home.name());
@@ -455,6 +513,18 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     std::sort(holdings.begin(), holdings.end());
     for (const auto& holding : holdings) evidence.Update(holding);
     evidence.Update(std::string_view(performance_digest[node].data(), 32));
+    // The entity statements the penetration used, in node id order.
+    if (!statement_digest.empty()) {
+      std::vector<std::string> statements;
+      for (const auto& above : p.entities_above) {
+        auto it = statement_digest.find(above.node);
+        if (it == statement_digest.end()) continue;
+        statements.push_back("statement|" + std::string(graph.id(above.node)) + "|" +
+                             crypto::HexEncode(it->second) + "\n");
+      }
+      std::sort(statements.begin(), statements.end());
+      for (const auto& statement : statements) evidence.Update(statement);
+    }
     e.set_evidence_digest(evidence.Finish());
 
     out.entity_id = std::string(id);

@@ -44,6 +44,14 @@ struct BatchSummary {
   uint64_t graph_nodes = 0;
   uint64_t graph_edges = 0;
   uint64_t performance_records = 0;
+  // Entity statements of the other side used for foreign entities in the graph
+  // (their native PD, and their owners when the feed gives them none), and stored
+  // statements that applied but failed the content checks and were ignored.
+  uint64_t entity_statements_used = 0;
+  uint64_t entity_statements_rejected = 0;
+  // Entities in the graph that are not the node's own and have no statement: they
+  // carry the model's unknown_native_pd (reason NO_NATIVE_DATA) as parents.
+  uint64_t foreign_entities_without_native_data = 0;
   std::map<std::string, uint64_t> distribution;  // home-scale grade -> entities
   std::string previous_period;                   // empty when none
   std::vector<GradeTransition> transitions;      // from the previous period

@@ -190,6 +190,7 @@ int Explain(const ExplainOptions& o) {
       const ChainLink& link = chain.links[i];
       if (i > 0) text += fmt::format(" <-{:.1f}%- ", link.share_of_next * 100);
       text += link.id + (link.jurisdiction.empty() ? "" : " [" + link.jurisdiction + "]");
+      if (!link.via_statement.empty()) text += " (via statement of " + link.via_statement + ")";
     }
     fmt::print("    {:5.1f}%  {}{}\n", chain.product * 100, text,
                chain.crosses_border ? "  (crosses the border)" : "");

@@ -131,6 +131,21 @@ CREATE INDEX consents_by_subject ON consents (subject_id);
 ALTER TABLE attestations ADD COLUMN consent_ref TEXT NOT NULL DEFAULT '';
 CREATE INDEX attestations_by_consent ON attestations (consent_ref) WHERE consent_ref <> '';
 )sql",
+    // 6: entity statements of the other side, one per entity (times in Unix seconds).
+    R"sql(
+CREATE TABLE entity_statements (
+  entity_id TEXT PRIMARY KEY NOT NULL,
+  issuer_node_id TEXT NOT NULL,
+  period TEXT NOT NULL,
+  native_pd REAL NOT NULL,
+  joint_pd REAL NOT NULL,
+  grade TEXT NOT NULL,
+  valid_until INTEGER NOT NULL,
+  fetched_at INTEGER NOT NULL,
+  statement BLOB NOT NULL,
+  envelope BLOB NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 constexpr const char* kAttestationColumns =
@@ -240,6 +255,22 @@ Status Exec(sqlite3* db, const char* sql, std::string_view what) {
   std::string message = std::string(what) + ": " + (error ? error : sqlite3_errstr(rc));
   sqlite3_free(error);
   return SqliteStatus(nullptr, rc, message);
+}
+
+// Reads a row of "SELECT * FROM entity_statements".
+StoredEntityStatement ReadEntityStatement(Statement& row) {
+  StoredEntityStatement e;
+  e.entity_id = row.ColumnText(0);
+  e.issuer_node_id = row.ColumnText(1);
+  e.period = row.ColumnText(2);
+  e.native_pd = row.ColumnReal(3);
+  e.joint_pd = row.ColumnReal(4);
+  e.grade = row.ColumnText(5);
+  e.valid_until = row.ColumnInt(6);
+  e.fetched_at = row.ColumnInt(7);
+  e.statement = row.ColumnBlob(8);
+  e.envelope = row.ColumnBlob(9);
+  return e;
 }
 
 // Reads a row of the ownership queries, whose columns are holder_id, owned_id,
@@ -854,6 +885,83 @@ class SqliteStore : public Store {
     if (withdrawn) return OkStatus();
     CG_ASSIGN_OR_RETURN(StoredConsent current, GetConsent(consent_id));
     return FailedPreconditionError("consent " + current.consent_id + " is already withdrawn");
+  }
+
+  Status PutEntityStatements(std::span<const StoredEntityStatement> statements) override {
+    Status stored = [&]() -> Status {
+      CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin entity statements"));
+      Statement upsert;
+      CG_RETURN_IF_ERROR(upsert.Prepare(db_,
+                                        "INSERT OR REPLACE INTO entity_statements VALUES "
+                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+      for (const StoredEntityStatement& e : statements) {
+        upsert.Text(1, e.entity_id);
+        upsert.Text(2, e.issuer_node_id);
+        upsert.Text(3, e.period);
+        upsert.Real(4, e.native_pd);
+        upsert.Real(5, e.joint_pd);
+        upsert.Text(6, e.grade);
+        upsert.Int(7, e.valid_until);
+        upsert.Int(8, e.fetched_at);
+        upsert.Blob(9, e.statement);
+        upsert.Blob(10, e.envelope);
+        CG_RETURN_IF_ERROR(upsert.Run("store entity statement"));
+      }
+      return Exec(db_, "COMMIT", "commit entity statements");
+    }();
+    if (!stored.ok() && sqlite3_get_autocommit(db_) == 0) {
+      (void)Exec(db_, "ROLLBACK", "rollback");
+    }
+    return stored;
+  }
+
+  Status ScanEntityStatements(const RowVisitor<StoredEntityStatement>& visit) override {
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT * FROM entity_statements"));  // key order
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan entity statements"));
+      if (!row) return OkStatus();
+      CG_RETURN_IF_ERROR(visit(ReadEntityStatement(scan)));
+    }
+  }
+
+  StatusOr<StoredEntityStatement> GetEntityStatement(std::string_view entity_id) override {
+    Statement get;
+    CG_RETURN_IF_ERROR(get.Prepare(db_, "SELECT * FROM entity_statements WHERE entity_id = ?1"));
+    get.Text(1, entity_id);
+    CG_ASSIGN_OR_RETURN(bool row, get.Step("read entity statement"));
+    if (!row) {
+      return NotFoundError("no entity statement of " + std::string(entity_id.substr(0, 64)));
+    }
+    return ReadEntityStatement(get);
+  }
+
+  Status ScanForeignHolders(std::string_view as_of_max, std::string_view home_side,
+                            const RowVisitor<std::string>& visit) override {
+    // Prefix ranges (';' follows ':') keep to the primary key's order and index.
+    const char* ranges = nullptr;
+    if (home_side == "sz") {
+      ranges =
+          "(holder_id >= 'hkbrn:' AND holder_id < 'hkbrn;') OR "
+          "(holder_id >= 'hkcrn:' AND holder_id < 'hkcrn;')";
+    } else if (home_side == "hk") {
+      ranges = "(holder_id >= 'uscc:' AND holder_id < 'uscc;')";
+    } else {
+      return InvalidArgumentError("home side must be \"sz\" or \"hk\", got '" +
+                                  std::string(home_side.substr(0, 16)) + "'");
+    }
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT DISTINCT holder_id FROM ownership WHERE (" +
+                                             std::string(ranges) +
+                                             ") AND as_of <= ?1 ORDER BY holder_id"));
+    scan.Text(1, as_of_max);
+    std::string id;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan foreign holders"));
+      if (!row) return OkStatus();
+      id = scan.ColumnText(0);
+      CG_RETURN_IF_ERROR(visit(id));
+    }
   }
 
   StatusOr<std::unique_ptr<Store>> OpenAnother() override {

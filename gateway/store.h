@@ -82,6 +82,21 @@ struct StoredConsent {
   int64_t withdrawn_at = 0;  // 0 while in force
 };
 
+// An entity statement of the other side (specs/peer-protocol.md §4), verified
+// before it was stored; the batch evaluation uses it for that entity.
+struct StoredEntityStatement {
+  std::string entity_id;  // the statement's subject
+  std::string issuer_node_id;
+  std::string period;  // YYYY-MM of the evaluation it states
+  double native_pd = 0;
+  double joint_pd = 0;
+  std::string grade;        // the joint grade on the issuer's home scale
+  int64_t valid_until = 0;  // Unix seconds
+  int64_t fetched_at = 0;   // Unix seconds
+  std::string statement;    // binary cg.v1.EntityStatement
+  std::string envelope;     // binary cg.v1.Envelope, as the issuer signed it
+};
+
 template <typename T>
 using RowVisitor = std::function<Status(const T&)>;
 
@@ -185,6 +200,21 @@ class Store {
   // transaction, the attestations issued under it. kNotFound for an unknown id;
   // kFailedPrecondition when it is withdrawn already.
   virtual Status WithdrawConsent(std::string_view consent_id, int64_t at) = 0;
+
+  // Entity statements of the other side. PutEntityStatements replaces each
+  // entity's statement (one per entity, the latest fetched) in one transaction: all
+  // or none. It stores what it is given: verify first (gateway/entity_statement.h).
+  virtual Status PutEntityStatements(std::span<const StoredEntityStatement> statements) = 0;
+  // Every stored statement, by entity id.
+  virtual Status ScanEntityStatements(const RowVisitor<StoredEntityStatement>& visit) = 0;
+  // kNotFound when there is none for that entity.
+  virtual StatusOr<StoredEntityStatement> GetEntityStatement(std::string_view entity_id) = 0;
+  // The holders in the ownership feed (each holding's latest row dated on or before
+  // `as_of_max`) that are entities of the other side: for home side "sz" the
+  // hkbrn: and hkcrn: holders, for "hk" the uscc: ones. Distinct, in id order:
+  // the entities the node needs statements of. kInvalidArgument for another side.
+  virtual Status ScanForeignHolders(std::string_view as_of_max, std::string_view home_side,
+                                    const RowVisitor<std::string>& visit) = 0;
 
   // Another connection to the same store, for reading in parallel with this one
   // (the batch evaluation scans two tables at once), with a smaller page cache.

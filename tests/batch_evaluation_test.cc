@@ -5,6 +5,9 @@
 
 #include <filesystem>
 
+#include "crypto/ed25519.h"
+#include "gateway/entity_statement.h"
+#include "gateway/ownership_chains.h"
 #include "mapping/synthetic_feeds.h"
 #include "proto/attestation.pb.h"
 
@@ -198,6 +201,141 @@ TEST_F(BatchEvaluationTest, RefusesBadPeriodsAndEmptyStores) {
   auto empty = EvaluatePeriod(**store, options);
   EXPECT_EQ(empty.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(empty.status().message().find("load them first"), std::string::npos);
+}
+
+// A Shenzhen firm held 60% by a Hong Kong company the Shenzhen feed knows nothing
+// more of; the Hong Kong node's statement says a person owns 80% of that company.
+TEST_F(BatchEvaluationTest, PenetratesAcrossTheBorderThroughAnEntityStatement) {
+  const std::string firm = "uscc:91440300MA5G2U7B88";
+  const std::string parent = "hkbrn:12345678";
+  const std::string owner = *pseudonymizer_.Pseudonymize("A123456(7)");
+  auto add_firm = [&](Store& store) {
+    auto grades = store.BeginLoad(mapping::FeedKind::kSzGrades);
+    ASSERT_TRUE(grades.ok());
+    mapping::SzGradeRecord g;
+    g.entity_id = firm;
+    g.name = "Qianhai Trading Co";
+    g.period = "2026-10";
+    g.grade = "A";
+    g.industry = "F51";
+    g.dimensions = {80, 80, 80, 80, 80};
+    ASSERT_TRUE((*grades)->Put(g).ok());
+    ASSERT_TRUE((*grades)->Commit({"extra-grades.csv", 1, 0}).ok());
+    auto holdings = store.BeginLoad(mapping::FeedKind::kOwnership);
+    ASSERT_TRUE(holdings.ok());
+    mapping::OwnershipRecord h;
+    h.holder_id = parent;
+    h.holder_jurisdiction = "HK";
+    h.owned_id = firm;
+    h.share = h.voting = 0.6;
+    h.as_of = "2026-10-01";
+    ASSERT_TRUE((*holdings)->Put(h).ok());
+    ASSERT_TRUE((*holdings)->Commit({"extra-ownership.csv", 1, 0}).ok());
+  };
+  const crypto::SigningKey hk_key = crypto::SigningKey::Generate();
+  auto add_statement = [&](Store& store) {
+    cg::v1::Evaluation hk;
+    hk.mutable_subject()->set_id(parent);
+    hk.mutable_subject()->set_scheme(cg::v1::ID_SCHEME_HKBRN);
+    hk.set_period("2026-10");
+    hk.set_native_pd(0.3);
+    hk.set_joint_pd(0.32);
+    auto* bo = hk.mutable_equity()->add_beneficial_owners();
+    bo->set_holder_id(owner);
+    bo->set_integrated_share(0.8);
+    cg::v1::Issuer issuer;
+    issuer.set_node_id("hk-node-1");
+    issuer.set_side("hk");
+    // Issued 2026-10-20T00:00:00Z, valid 35 days.
+    const Clock::time_point issued{std::chrono::seconds(1792454400)};
+    auto statement = MakeEntityStatement(hk, issuer, issued, kDefaultStatementValidity);
+    auto envelope = SignEntityStatement(statement, hk_key);
+    ASSERT_TRUE(envelope.ok()) << envelope.status().ToString();
+    statement.mutable_issuer()->set_key_id(hk_key.key_id());
+    statement.set_version(1);
+    const std::vector<StoredEntityStatement> rows = {
+        ToStoredEntityStatement(statement, *envelope, issued)};
+    ASSERT_TRUE(store.PutEntityStatements(rows).ok());
+  };
+
+  auto plain = LoadedStore("plain.db");
+  auto a = LoadedStore("a.db");
+  auto b = LoadedStore("b.db");
+  for (Store* store : {plain.get(), a.get(), b.get()}) add_firm(*store);
+  add_statement(*a);
+  add_statement(*b);
+  BatchOptions one;
+  one.period = "2026-10";
+  one.threads = 1;
+  BatchOptions four = one;
+  four.threads = 4;
+  auto without = EvaluatePeriod(*plain, one);
+  auto with_one = EvaluatePeriod(*a, one);
+  auto with_four = EvaluatePeriod(*b, four);
+  ASSERT_TRUE(without.ok() && with_one.ok() && with_four.ok());
+  EXPECT_EQ(without->entity_statements_used, 0u);
+  EXPECT_EQ(with_one->entity_statements_used, 1u);
+  EXPECT_EQ(with_four->entity_statements_used, 1u);
+  EXPECT_EQ(with_one->entity_statements_rejected, 0u);
+  // The parent no longer carries the prior PD (NO_NATIVE_DATA).
+  EXPECT_EQ(with_one->foreign_entities_without_native_data + 1,
+            without->foreign_entities_without_native_data);
+
+  auto evaluation = [&](Store& store) {
+    auto stored = store.GetEvaluation(firm, "2026-10");
+    EXPECT_TRUE(stored.ok()) << stored.status().ToString();
+    cg::v1::Evaluation e;
+    EXPECT_TRUE(stored.ok() && e.ParseFromString(stored->evaluation));
+    return e;
+  };
+  const cg::v1::Evaluation before = evaluation(*plain);
+  const cg::v1::Evaluation after = evaluation(*a);
+  EXPECT_TRUE(before.equity().no_identifiable_beneficial_owner());
+  ASSERT_EQ(after.equity().beneficial_owners_size(), 1);
+  EXPECT_EQ(after.equity().beneficial_owners(0).holder_id(), owner);
+  EXPECT_NEAR(after.equity().beneficial_owners(0).integrated_share(), 0.48, 1e-9);
+  EXPECT_FALSE(after.equity().no_identifiable_beneficial_owner());
+  EXPECT_TRUE(after.equity().crosses_border());
+  // The parent's stated PD (30%) is riskier than the prior (2%).
+  EXPECT_GT(after.joint_pd(), before.joint_pd());
+  EXPECT_GT(after.native_pd(), 0);
+  EXPECT_NE(after.evidence_digest(), before.evidence_digest());
+  for (const auto& r : after.reasons()) EXPECT_NE(r.code(), "NO_NATIVE_DATA");
+
+  // Bit-identical with 1 and 4 threads.
+  ASSERT_TRUE(a->ScanSzGrades("2026-10", [&](const mapping::SzGradeRecord& r) -> Status {
+                 auto ea = a->GetEvaluation(r.entity_id, "2026-10");
+                 auto eb = b->GetEvaluation(r.entity_id, "2026-10");
+                 EXPECT_TRUE(ea.ok() && eb.ok()) << r.entity_id;
+                 if (ea.ok() && eb.ok()) {
+                   EXPECT_EQ(ea->evaluation, eb->evaluation) << r.entity_id;
+                 }
+                 return OkStatus();
+               }).ok());
+
+  // explain shows the chain through the statement.
+  auto chains = ExplainOwnership(*a, firm, "CN-SZ", "2026-10", mapping::PenetrationParams{});
+  ASSERT_TRUE(chains.ok()) << chains.status().ToString();
+  bool found = false;
+  for (const auto& chain : *chains) {
+    if (chain.links.back().id != owner) continue;
+    found = true;
+    ASSERT_EQ(chain.links.size(), 3u);
+    EXPECT_EQ(chain.links[1].id, parent);
+    EXPECT_TRUE(chain.links[1].via_statement.empty());
+    EXPECT_EQ(chain.links[2].via_statement, "hk-node-1");
+    EXPECT_TRUE(chain.via_statement);
+    EXPECT_NEAR(chain.product, 0.48, 1e-9);
+  }
+  EXPECT_TRUE(found);
+
+  // A statement for a later period than the one evaluated is not used.
+  BatchOptions earlier = one;
+  earlier.period = "2026-09";
+  auto september = EvaluatePeriod(*a, earlier);
+  if (september.ok()) {
+    EXPECT_EQ(september->entity_statements_used, 0u);
+  }
 }
 
 }  // namespace

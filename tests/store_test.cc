@@ -116,5 +116,137 @@ TEST_F(StoreTest, RefusesANewerSchema) {
   EXPECT_NE(store.status().message().find("newer"), std::string::npos);
 }
 
+StoredEntityStatement StatementRow(const std::string& id, const std::string& period,
+                                   double native_pd) {
+  StoredEntityStatement e;
+  e.entity_id = id;
+  e.issuer_node_id = "hk-node-1";
+  e.period = period;
+  e.native_pd = native_pd;
+  e.joint_pd = native_pd * 1.5;
+  e.grade = "B";
+  e.valid_until = 1796083200;
+  e.fetched_at = 1793491200;
+  e.statement = std::string("\x08\x01\x00statement-of-", 16) + id;  // binary: NULs kept
+  e.envelope = std::string("\x0a\x00envelope", 10);
+  return e;
+}
+
+TEST_F(StoreTest, EntityStatementsUpsertScanAndGet) {
+  auto store = Store::Open(url_);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->GetEntityStatement("hkbrn:12345678").status().code(), StatusCode::kNotFound);
+  const std::vector<StoredEntityStatement> first = {
+      StatementRow("hkcrn:0012345", "2026-09", 0.05),
+      StatementRow("hkbrn:12345678", "2026-09", 0.02)};
+  ASSERT_TRUE((*store)->PutEntityStatements(first).ok());
+  // A newer statement of one entity replaces its old one.
+  const std::vector<StoredEntityStatement> second = {
+      StatementRow("hkbrn:12345678", "2026-10", 0.03)};
+  ASSERT_TRUE((*store)->PutEntityStatements(second).ok());
+
+  std::vector<StoredEntityStatement> scanned;
+  ASSERT_TRUE((*store)
+                  ->ScanEntityStatements([&](const StoredEntityStatement& e) {
+                    scanned.push_back(e);
+                    return OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(scanned.size(), 2u);
+  EXPECT_EQ(scanned[0].entity_id, "hkbrn:12345678");  // by entity id
+  EXPECT_EQ(scanned[0].period, "2026-10");
+  EXPECT_DOUBLE_EQ(scanned[0].native_pd, 0.03);
+  EXPECT_EQ(scanned[1].entity_id, "hkcrn:0012345");
+
+  auto got = (*store)->GetEntityStatement("hkbrn:12345678");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  const StoredEntityStatement& want = second[0];
+  EXPECT_EQ(got->issuer_node_id, want.issuer_node_id);
+  EXPECT_DOUBLE_EQ(got->joint_pd, want.joint_pd);
+  EXPECT_EQ(got->grade, want.grade);
+  EXPECT_EQ(got->valid_until, want.valid_until);
+  EXPECT_EQ(got->fetched_at, want.fetched_at);
+  EXPECT_EQ(got->statement, want.statement);
+  EXPECT_EQ(got->envelope, want.envelope);
+
+  // A visitor's error stops the scan and comes back.
+  EXPECT_EQ(
+      (*store)
+          ->ScanEntityStatements([](const StoredEntityStatement&) { return DataLossError("stop"); })
+          .code(),
+      StatusCode::kDataLoss);
+}
+
+TEST_F(StoreTest, MigratesAVersion5StoreToEntityStatements) {
+  {
+    auto store = Store::Open(url_);
+    ASSERT_TRUE(store.ok());
+    LoadGrades(**store, {Grade("uscc:91440300MA5G2U7B88", "A")});
+  }
+  // Back to what a version 5 program made.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/node.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE entity_statements; PRAGMA user_version = 5", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = Store::Open(url_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->schema_version(), 6);
+  EXPECT_EQ(LatestSchemaVersion(), 6);
+  EXPECT_EQ(*(*store)->CountRows(mapping::FeedKind::kSzGrades), 1u);
+  const std::vector<StoredEntityStatement> rows = {StatementRow("hkbrn:12345678", "2026-10", 0.03)};
+  ASSERT_TRUE((*store)->PutEntityStatements(rows).ok());
+  EXPECT_TRUE((*store)->GetEntityStatement("hkbrn:12345678").ok());
+}
+
+TEST_F(StoreTest, ScansTheForeignHoldersOfEachSide) {
+  auto store = Store::Open(url_);
+  ASSERT_TRUE(store.ok());
+  auto holding = [](std::string holder, std::string owned, std::string as_of) {
+    mapping::OwnershipRecord r;
+    r.holder_id = std::move(holder);
+    r.holder_is_person = r.holder_id.starts_with("person:");
+    r.owned_id = std::move(owned);
+    r.share = r.voting = 0.3;
+    r.as_of = std::move(as_of);
+    return r;
+  };
+  const std::string firm = "uscc:91440300MA5G2U7B88";
+  const std::string hk_firm = "hkbrn:87654321";
+  const std::vector<mapping::OwnershipRecord> rows = {
+      holding("hkbrn:12345678", firm, "2026-10-01"),
+      holding("hkbrn:12345678", hk_firm, "2026-10-01"),  // the same holder twice
+      holding("hkcrn:0012345", firm, "2026-09-30"),
+      holding("hkcrn:0099999", firm, "2026-11-01"),  // after the date asked about
+      holding("person:ps1-0123456789abcdef0123456789abcdef", firm, "2026-10-01"),
+      holding("lei:5493001KJTIIGC8Y1R12", firm, "2026-10-01"),
+      holding("uscc:91440300MA5G2U7B88", hk_firm, "2026-10-01"),
+  };
+  {
+    auto load = (*store)->BeginLoad(mapping::FeedKind::kOwnership);
+    ASSERT_TRUE(load.ok());
+    for (const auto& r : rows) ASSERT_TRUE((*load)->Put(r).ok());
+    ASSERT_TRUE((*load)->Commit({"ownership.csv", rows.size(), 0}).ok());
+  }
+  auto scan = [&](std::string_view side) {
+    std::vector<std::string> ids;
+    Status s = (*store)->ScanForeignHolders("2026-10-31", side, [&](const std::string& id) {
+      ids.push_back(id);
+      return OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return ids;
+  };
+  EXPECT_EQ(scan("sz"), (std::vector<std::string>{"hkbrn:12345678", "hkcrn:0012345"}));
+  EXPECT_EQ(scan("hk"), (std::vector<std::string>{"uscc:91440300MA5G2U7B88"}));
+  EXPECT_EQ(
+      (*store)
+          ->ScanForeignHolders("2026-10-31", "mo", [](const std::string&) { return OkStatus(); })
+          .code(),
+      StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace cg::gateway
