@@ -26,8 +26,7 @@ Status CheckKeyForm(const cg::v1::PublicKeyEntry& key, std::string_view which) {
 
 }  // namespace
 
-StatusOr<cg::v1::Envelope> SignKeyRollover(cg::v1::KeyRollover rollover,
-                                           const SigningKey& retired,
+StatusOr<cg::v1::Envelope> SignKeyRollover(cg::v1::KeyRollover rollover, const SigningKey& retired,
                                            const SigningKey& successor) {
   rollover.set_version(1);
   if (rollover.retired().public_key() != retired.public_key() ||
@@ -37,8 +36,7 @@ StatusOr<cg::v1::Envelope> SignKeyRollover(cg::v1::KeyRollover rollover,
   cg::v1::Envelope envelope =
       SignEnvelope(kKeyRolloverPayloadType, rollover.SerializeAsString(), retired);
   auto* second = envelope.add_signatures();
-  second->set_sig(
-      successor.Sign(PreAuthEncoding(envelope.payloadtype(), envelope.payload())));
+  second->set_sig(successor.Sign(PreAuthEncoding(envelope.payloadtype(), envelope.payload())));
   second->set_keyid(successor.key_id());
   // What is signed must be something a verifier accepts the form of.
   CG_RETURN_IF_ERROR(PeekKeyRollover(envelope).status());
@@ -56,10 +54,9 @@ StatusOr<cg::v1::KeyRollover> PeekKeyRollover(const cg::v1::Envelope& envelope) 
                                   std::to_string(envelope.payload().size()) + " bytes");
   }
   if (envelope.signatures_size() > kMaxRolloverSignatures) {
-    return InvalidArgumentError("rollover statement has " +
-                                std::to_string(envelope.signatures_size()) +
-                                " signatures; it needs 2 and may have at most " +
-                                std::to_string(kMaxRolloverSignatures));
+    return InvalidArgumentError(
+        "rollover statement has " + std::to_string(envelope.signatures_size()) +
+        " signatures; it needs 2 and may have at most " + std::to_string(kMaxRolloverSignatures));
   }
   cg::v1::KeyRollover rollover;
   if (!rollover.ParseFromString(envelope.payload())) {
@@ -89,19 +86,18 @@ StatusOr<cg::v1::KeyRollover> PeekKeyRollover(const cg::v1::Envelope& envelope) 
   }
   const Clock::time_point signed_at = FromProtoTimestamp(rollover.signed_at());
   if (FromProtoTimestamp(rollover.retired().not_after()) <= signed_at) {
-    return InvalidArgumentError(
-        "malformed rollover payload: the retired key's not_after (" +
-        FormatRfc3339(rollover.retired().not_after()) + ") is not after signed_at (" +
-        FormatRfc3339(rollover.signed_at()) + ")");
+    return InvalidArgumentError("malformed rollover payload: the retired key's not_after (" +
+                                FormatRfc3339(rollover.retired().not_after()) +
+                                ") is not after signed_at (" + FormatRfc3339(rollover.signed_at()) +
+                                ")");
   }
   const Clock::time_point successor_from = FromProtoTimestamp(rollover.successor().not_before());
   if (successor_from > signed_at + kRolloverClockSkew ||
       successor_from < signed_at - kRolloverClockSkew) {
-    return InvalidArgumentError(
-        "malformed rollover payload: the successor's not_before (" +
-        FormatRfc3339(rollover.successor().not_before()) + ") is not within " +
-        std::to_string(kRolloverClockSkew.count()) + " s of signed_at (" +
-        FormatRfc3339(rollover.signed_at()) + ")");
+    return InvalidArgumentError("malformed rollover payload: the successor's not_before (" +
+                                FormatRfc3339(rollover.successor().not_before()) +
+                                ") is not within " + std::to_string(kRolloverClockSkew.count()) +
+                                " s of signed_at (" + FormatRfc3339(rollover.signed_at()) + ")");
   }
   if (rollover.successor().has_not_after() &&
       FromProtoTimestamp(rollover.successor().not_after()) <=
@@ -115,8 +111,7 @@ StatusOr<cg::v1::KeyRollover> PeekKeyRollover(const cg::v1::Envelope& envelope) 
 StatusOr<cg::v1::KeyRolloverChain> ParseRolloverChain(std::string_view bytes) {
   if (bytes.size() > kMaxRolloverChainBytes) {
     return ResourceExhaustedError("rollover chain is " + std::to_string(bytes.size()) +
-                                  " bytes; the limit is " +
-                                  std::to_string(kMaxRolloverChainBytes));
+                                  " bytes; the limit is " + std::to_string(kMaxRolloverChainBytes));
   }
   if (bytes.empty()) return InvalidArgumentError("rollover chain is empty (not even '{}')");
   cg::v1::KeyRolloverChain chain;

@@ -37,8 +37,7 @@ inline constexpr std::chrono::seconds kRolloverClockSkew{300};
 // Signs `rollover` (its version is set to 1) with `retired` and then `successor`:
 // two DSSE signatures over the same payload. kInvalidArgument when the keys are not
 // the ones the statement names or PeekKeyRollover would refuse it.
-StatusOr<cg::v1::Envelope> SignKeyRollover(cg::v1::KeyRollover rollover,
-                                           const SigningKey& retired,
+StatusOr<cg::v1::Envelope> SignKeyRollover(cg::v1::KeyRollover rollover, const SigningKey& retired,
                                            const SigningKey& successor);
 
 // The statement inside an envelope, NOT verified (signatures are the trust list's

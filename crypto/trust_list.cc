@@ -132,8 +132,7 @@ cg::v1::TrustList TrustList::ToProto() const {
   return list;
 }
 
-StatusOr<bool> TrustList::AcceptRollover(const cg::v1::Envelope& statement,
-                                         Clock::time_point now) {
+StatusOr<bool> TrustList::AcceptRollover(const cg::v1::Envelope& statement, Clock::time_point now) {
   CG_ASSIGN_OR_RETURN(const cg::v1::KeyRollover rollover, PeekKeyRollover(statement));
   const std::string& node_id = rollover.node_id();
   const std::string& retired_id = rollover.retired().key_id();
@@ -216,8 +215,8 @@ StatusOr<size_t> TrustList::AcceptRolloverChain(const cg::v1::KeyRolloverChain& 
   for (size_t i = 0; i < count; ++i) {
     auto accepted = updated.AcceptRollover(chain.rollovers(static_cast<int>(i)), now);
     if (!accepted.ok()) {
-      return accepted.status().WithContext("rollover statement " + std::to_string(i + 1) +
-                                           " of " + std::to_string(count));
+      return accepted.status().WithContext("rollover statement " + std::to_string(i + 1) + " of " +
+                                           std::to_string(count));
     }
     if (*accepted) ++added;
   }

@@ -87,9 +87,9 @@ int Rollover(const std::string& key_file, const std::string& out) {
   auto file = crypto::KeySet::LoadPublic(key_file);
   if (!file.ok()) return ReportError(file.status());
   const cg::v1::KeyRolloverChain chain = crypto::RolloverChainOf(*file);
-  return WriteJsonOutput(MessageToJson(chain), out,
-                         std::to_string(chain.rollovers_size()) + " rollover statement(s) of " +
-                             file->node_id());
+  return WriteJsonOutput(
+      MessageToJson(chain), out,
+      std::to_string(chain.rollovers_size()) + " rollover statement(s) of " + file->node_id());
 }
 
 struct TrustAcceptOptions {
@@ -149,9 +149,9 @@ int Export(const std::string& key_file, const std::string& out) {
   if (!file.ok()) return ReportError(file.status());
   cg::v1::TrustList list;
   *list.add_issuers() = crypto::PublicKeysOf(*file);
-  return WriteJsonOutput(MessageToJson(list), out,
-                         std::to_string(list.issuers(0).keys_size()) + " public key(s) of " +
-                             file->node_id());
+  return WriteJsonOutput(
+      MessageToJson(list), out,
+      std::to_string(list.issuers(0).keys_size()) + " public key(s) of " + file->node_id());
 }
 
 int NewPseudonymKey(const std::string& out, bool force) {

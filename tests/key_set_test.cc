@@ -214,7 +214,8 @@ TEST_F(KeySetTest, RotationRecordsARolloverStatementSignedByBothKeys) {
   auto loaded = KeySet::Load(path_, "correct horse");
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   ASSERT_EQ(loaded->RolloverChain().rollovers_size(), 2);
-  EXPECT_EQ(loaded->RolloverChain().rollovers(0).SerializeAsString(), statement.SerializeAsString());
+  EXPECT_EQ(loaded->RolloverChain().rollovers(0).SerializeAsString(),
+            statement.SerializeAsString());
   auto public_only = KeySet::LoadPublic(path_);
   ASSERT_TRUE(public_only.ok());
   EXPECT_EQ(RolloverChainOf(*public_only).SerializeAsString(),

@@ -135,8 +135,7 @@ cg::v1::Envelope Statement(const SigningKey& retired, const SigningKey& successo
 class RolloverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    keys_.emplace(
-        *KeySet::Create("sz-node-1", "sz", "", KdfStrength::kPlaintextForTests, At(0)));
+    keys_.emplace(*KeySet::Create("sz-node-1", "sz", "", KdfStrength::kPlaintextForTests, At(0)));
     // What the peer was configured with: key 1 only, open-ended.
     ASSERT_TRUE(peer_.Add(keys_->PublicKeys()).ok());
     key1_ = keys_->active_key().key_id();
@@ -263,7 +262,8 @@ TEST_F(RolloverTest, StatementSignedByAnUnknownKeyIsRefused) {
   cg::v1::Signature* sig = forged.mutable_signatures(0);
   sig->set_sig(stranger.Sign(PreAuthEncoding(forged.payloadtype(), forged.payload())));
   sig->set_keyid(key1_);
-  ExpectRefused(forged, StatusCode::kPermissionDenied, "bad signature by the outgoing key " + key1_);
+  ExpectRefused(forged, StatusCode::kPermissionDenied,
+                "bad signature by the outgoing key " + key1_);
 
   // A stranger retiring itself in favour of another stranger.
   SigningKey other = SigningKey::Generate();
@@ -290,8 +290,8 @@ TEST_F(RolloverTest, StatementForAnotherNodeIsRefused) {
   // Key 1 of sz-node-1 speaking for a node the peer does not know...
   SigningKey k1 = SigningKey::Generate();
   SigningKey k2 = SigningKey::Generate();
-  ExpectRefused(Statement(k1, k2, At(kRotation1), "hk-node-1", "hk"),
-                StatusCode::kPermissionDenied, "unknown issuer 'hk-node-1'");
+  ExpectRefused(Statement(k1, k2, At(kRotation1), "hk-node-1", "hk"), StatusCode::kPermissionDenied,
+                "unknown issuer 'hk-node-1'");
   // ...and for one it knows, whose keys are others.
   cg::v1::IssuerKeys hk;
   hk.set_node_id("hk-node-1");
@@ -337,8 +337,7 @@ TEST_F(RolloverTest, GarbageIsRefusedWithoutCrash) {
 
   EXPECT_EQ(ParseRolloverChain("\x01\x02\x03 not a chain").status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseRolloverChain("{\"rollovers\": 7}").status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRolloverChain("{\"rollovers\": 7}").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseRolloverChain("").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseRolloverChain(std::string(kMaxRolloverChainBytes + 1, '{')).status().code(),
             StatusCode::kResourceExhausted);
@@ -408,8 +407,7 @@ TEST_F(RolloverTest, RetiredKeyCannotForkTheChainAfterItsRetirement) {
   ASSERT_TRUE(trust.Add(issuer).ok());
   ASSERT_TRUE(*trust.AcceptRollover(Statement(k1, k2, At(kRotation1)), At(kCheck)));
   // Someone holding key 1's old secret signs a statement back-dated into its period.
-  auto fork = trust.AcceptRollover(Statement(k1, leaked_successor, At(kRotation1 - 5)),
-                                   At(kCheck));
+  auto fork = trust.AcceptRollover(Statement(k1, leaked_successor, At(kRotation1 - 5)), At(kCheck));
   EXPECT_EQ(fork.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(fork.status().message().find("already retired"), std::string::npos)
       << fork.status().ToString();
