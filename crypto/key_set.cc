@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "crypto/key_rollover.h"
 #include "crypto/sodium.h"
 #include "specs/file_io.h"
 #include "specs/json.h"
@@ -13,7 +14,8 @@
 namespace cg::crypto {
 namespace {
 
-constexpr size_t kMaxKeySetFileBytes = 1 << 20;
+// Room for the keys and kMaxRolloverChainLength rollover statements (~1 KiB each).
+constexpr size_t kMaxKeySetFileBytes = 4 << 20;
 constexpr size_t kMaxPassphraseFileBytes = 4096;
 constexpr char kKdfName[] = "argon2id13";
 constexpr char kCipherName[] = "xchacha20poly1305-ietf";
@@ -281,32 +283,61 @@ Status KeySet::Save(const std::string& path) const {
 }
 
 Status KeySet::Rotate(std::string_view passphrase, Clock::time_point now) {
-  KdfStrength strength = KdfStrength::kModerate;
+  if (static_cast<size_t>(file_.rollovers_size()) >= kMaxRolloverChainLength) {
+    return ResourceExhaustedError("the key set already holds " +
+                                  std::to_string(file_.rollovers_size()) +
+                                  " rollover statements, the most a peer accepts");
+  }
+  // Whole seconds, like attestations' issued_at and the keys' validity.
+  const Clock::time_point at = std::chrono::floor<std::chrono::seconds>(now);
+  int active_index = -1;
+  for (int i = 0; i < file_.keys_size(); ++i) {
+    if (file_.keys(i).published().state() == cg::v1::KEY_STATE_ACTIVE) active_index = i;
+  }
+  if (active_index < 0) return FailedPreconditionError("the key set has no active key");
+  const cg::v1::KeySetEntry& active = file_.keys(active_index);
+  if (active.published().has_not_before() &&
+      at < FromProtoTimestamp(active.published().not_before())) {
+    return FailedPreconditionError("cannot rotate at " + FormatRfc3339(at) +
+                                   ": the active key is valid only from " +
+                                   FormatRfc3339(active.published().not_before()));
+  }
+
   auto next = std::make_unique<SigningKey>(SigningKey::Generate());
   cg::v1::KeySetEntry fresh;
-  *fresh.mutable_published() = NewPublicEntry(*next, now);
-  for (const auto& entry : file_.keys()) {
-    if (entry.published().state() == cg::v1::KEY_STATE_ACTIVE)
-      strength = StrengthOf(entry.secret());
-  }
+  *fresh.mutable_published() = NewPublicEntry(*next, at);
   CG_ASSIGN_OR_RETURN(*fresh.mutable_secret(),
-                      Seal(*next, fresh.published(), passphrase, strength));
-  for (auto& entry : *file_.mutable_keys()) {
-    if (entry.published().state() != cg::v1::KEY_STATE_ACTIVE) continue;
-    entry.mutable_published()->set_state(cg::v1::KEY_STATE_RETIRED);
-    // Until the end of the rotation's second: what the old key signed in that second
-    // (issued_at is in whole seconds) stays valid; its secret is erased below, so it
-    // signs nothing after.
-    *entry.mutable_published()->mutable_not_after() =
-        ToProtoTimestamp(std::chrono::floor<std::chrono::seconds>(now) + std::chrono::seconds(1));
-    entry.clear_secret();
-  }
+                      Seal(*next, fresh.published(), passphrase, StrengthOf(active.secret())));
+
+  // Until the end of the rotation's second: what the old key signed in that second
+  // (issued_at is in whole seconds) stays valid, and so does the rollover statement
+  // it signs at `at`; its secret is erased below, so it signs nothing after.
+  cg::v1::PublicKeyEntry retired = active.published();
+  retired.set_state(cg::v1::KEY_STATE_RETIRED);
+  *retired.mutable_not_after() = ToProtoTimestamp(at + std::chrono::seconds(1));
+
+  cg::v1::KeyRollover rollover;
+  rollover.set_node_id(file_.node_id());
+  rollover.set_side(file_.side());
+  *rollover.mutable_retired() = retired;
+  *rollover.mutable_successor() = fresh.published();
+  *rollover.mutable_signed_at() = ToProtoTimestamp(at);
+  CG_ASSIGN_OR_RETURN(cg::v1::Envelope statement,
+                      SignKeyRollover(std::move(rollover), *active_, *next));
+
+  // Nothing fails from here on: the key set changes all at once.
+  cg::v1::KeySetEntry* old_entry = file_.mutable_keys(active_index);
+  *old_entry->mutable_published() = std::move(retired);
+  old_entry->clear_secret();
   *file_.add_keys() = std::move(fresh);
+  *file_.add_rollovers() = std::move(statement);
   active_ = std::move(next);
   return OkStatus();
 }
 
 cg::v1::IssuerKeys KeySet::PublicKeys() const { return PublicKeysOf(file_); }
+
+cg::v1::KeyRolloverChain KeySet::RolloverChain() const { return RolloverChainOf(file_); }
 
 cg::v1::IssuerKeys PublicKeysOf(const cg::v1::KeySetFile& file) {
   cg::v1::IssuerKeys keys;
@@ -314,6 +345,12 @@ cg::v1::IssuerKeys PublicKeysOf(const cg::v1::KeySetFile& file) {
   keys.set_side(file.side());
   for (const auto& entry : file.keys()) *keys.add_keys() = entry.published();
   return keys;
+}
+
+cg::v1::KeyRolloverChain RolloverChainOf(const cg::v1::KeySetFile& file) {
+  cg::v1::KeyRolloverChain chain;
+  *chain.mutable_rollovers() = file.rollovers();
+  return chain;
 }
 
 }  // namespace cg::crypto

@@ -68,8 +68,15 @@ class KeySet {
   // rename), so a crash leaves either the old or the new file.
   Status Save(const std::string& path) const;
 
-  // Retires the active key (valid until `now`, secret erased) and makes a fresh key
-  // active from `now`, sealed with the same strength and `passphrase`.
+  // Retires the active key and makes a fresh key active, sealed with the same
+  // strength and `passphrase`. With t = `now` floored to whole seconds: the new key
+  // is valid from t; the old one until t + 1 s (exclusive, so what it signed in the
+  // second of rotation stays valid) and its secret is erased. Before erasing it,
+  // records a rollover statement (crypto/key_rollover.h) with signed_at = t, signed
+  // by the old key and by the new one, appended to rollovers(). Errors:
+  // kFailedPrecondition when t is before the active key's not_before (the old key
+  // could not sign the statement); kResourceExhausted at kMaxRolloverChainLength
+  // statements; sealing errors as Create. On error the key set is unchanged.
   Status Rotate(std::string_view passphrase, Clock::time_point now);
 
   const SigningKey& active_key() const { return *active_; }
@@ -79,6 +86,11 @@ class KeySet {
   // The published form: every key's public half and validity.
   cg::v1::IssuerKeys PublicKeys() const;
 
+  // Every rollover statement made by Rotate, oldest first: what the node serves at
+  // GET /v1/keys/signed. Empty for a key set never rotated since signed rollover
+  // existed.
+  cg::v1::KeyRolloverChain RolloverChain() const;
+
  private:
   KeySet() = default;
   cg::v1::KeySetFile file_;
@@ -87,5 +99,9 @@ class KeySet {
 
 // Published keys of a key set file, without unsealing it.
 cg::v1::IssuerKeys PublicKeysOf(const cg::v1::KeySetFile& file);
+
+// The rollover statements of a key set file (as KeySet::RolloverChain), without
+// unsealing it: for `key rollover`.
+cg::v1::KeyRolloverChain RolloverChainOf(const cg::v1::KeySetFile& file);
 
 }  // namespace cg::crypto

@@ -4,6 +4,7 @@
 #include "crypto/digest.h"
 #include "crypto/dsse.h"
 #include "crypto/encoding.h"
+#include "crypto/internal/untrusted_text.h"
 
 namespace cg::crypto {
 
@@ -68,16 +69,7 @@ cg::v1::VerificationReport ToReport(const PairVerification& pair) {
 
 namespace {
 
-// Untrusted strings go into messages shortened, so a hostile payload cannot flood
-// logs or terminals.
-std::string Quote(std::string_view text) {
-  constexpr size_t kMax = 80;
-  std::string out = "'";
-  for (char c : text.substr(0, kMax)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  if (text.size() > kMax) out += "...";
-  out += "'";
-  return out;
-}
+std::string Quote(std::string_view text) { return internal::QuoteUntrusted(text); }
 
 // The trusted key that made a valid signature over the envelope, if any.
 // `saw_trusted_key` tells whether some signature named a trusted key at all.
@@ -91,18 +83,6 @@ const TrustedKey* FindSigner(const TrustList& trust, const cg::v1::Envelope& env
     if (VerifyEnvelopeSignature(envelope, signature, key->entry.public_key())) return key;
   }
   return nullptr;
-}
-
-bool KeyValidAt(const cg::v1::PublicKeyEntry& key, Clock::time_point t) {
-  if (key.has_not_before() && t < FromProtoTimestamp(key.not_before())) return false;
-  if (key.has_not_after() && t >= FromProtoTimestamp(key.not_after())) return false;
-  return true;
-}
-
-std::string KeyPeriod(const cg::v1::PublicKeyEntry& key) {
-  std::string from = key.has_not_before() ? FormatRfc3339(key.not_before()) : "the beginning";
-  std::string until = key.has_not_after() ? FormatRfc3339(key.not_after()) : "open-ended";
-  return "from " + from + " until " + until;
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// keygen, key rotate, key export.
+// keygen, key rotate, key export, key rollover, trust accept.
 #include <fmt/core.h>
 #include <sys/stat.h>
 
@@ -6,7 +6,9 @@
 
 #include "config/node_config.h"
 #include "crypto/encoding.h"
+#include "crypto/key_rollover.h"
 #include "crypto/pseudonym.h"
+#include "crypto/trust_list.h"
 #include "gateway/cli.h"
 #include "specs/file_io.h"
 #include "specs/json.h"
@@ -58,8 +60,87 @@ int Rotate(const KeyOptions& o) {
   fmt::print("retired key {} (kept for verification of what it signed)\nnew active key:\n",
              retired);
   PrintKey(set->active_key());
+  fmt::print(
+      "recorded a rollover statement signed by {} and the new key ({} in the key set); peers "
+      "that trust the retired key learn the new one from them: GET /v1/keys/signed, or "
+      "credit-gateway key rollover --key {}\n",
+      retired, set->RolloverChain().rollovers_size(), o.key_file);
   fmt::print("publish the new keys to relying parties: credit-gateway key export --key {}\n",
              o.key_file);
+  return kExitOk;
+}
+
+// Writes `json` to `out`, or standard output for "" or "-".
+int WriteJsonOutput(const std::string& json, const std::string& out, const std::string& what) {
+  if (out.empty() || out == "-") {
+    fmt::print("{}", json);
+    return kExitOk;
+  }
+  if (Status written = WriteFileAtomically(out, json, 0644); !written.ok()) {
+    return ReportError(written);
+  }
+  fmt::print(stderr, "wrote {} to {}\n", what, out);
+  return kExitOk;
+}
+
+int Rollover(const std::string& key_file, const std::string& out) {
+  auto file = crypto::KeySet::LoadPublic(key_file);
+  if (!file.ok()) return ReportError(file.status());
+  const cg::v1::KeyRolloverChain chain = crypto::RolloverChainOf(*file);
+  return WriteJsonOutput(
+      MessageToJson(chain), out,
+      std::to_string(chain.rollovers_size()) + " rollover statement(s) of " + file->node_id());
+}
+
+struct TrustAcceptOptions {
+  std::string trust_file;
+  std::string rollover_file;
+  std::string at;
+};
+
+// Verifies a rollover chain against a trust file and, when it adds or closes keys,
+// rewrites the trust file with them: the offline path for a relying party.
+int TrustAccept(const TrustAcceptOptions& o) {
+  auto trust = crypto::TrustList::LoadFiles({o.trust_file});
+  if (!trust.ok()) return ReportError(trust.status());
+  auto chain = crypto::LoadRolloverChain(o.rollover_file);
+  if (!chain.ok()) return ReportError(chain.status());
+  Clock::time_point now = Clock::now();
+  if (!o.at.empty()) {
+    auto at = ParseRfc3339(o.at);
+    if (!at.ok()) return ReportError(at.status().WithContext("--at"));
+    now = *at;
+  }
+  const crypto::TrustList before = *trust;
+  auto added = trust->AcceptRolloverChain(*chain, now);
+  if (!added.ok()) return ReportError(added.status().WithContext(o.rollover_file));
+
+  const cg::v1::TrustList updated = trust->ToProto();
+  bool changed = false;
+  for (const auto& issuer : updated.issuers()) {
+    for (const auto& key : issuer.keys()) {
+      const crypto::TrustedKey* old = before.FindKey(key.key_id());
+      if (old == nullptr) {
+        fmt::print("added key {} of {} ({}), valid {}\n", key.key_id(), issuer.node_id(),
+                   issuer.side(), crypto::KeyPeriod(key));
+        changed = true;
+      } else if (old->entry.SerializeAsString() != key.SerializeAsString()) {
+        fmt::print("retired key {} of {}: valid {}\n", key.key_id(), issuer.node_id(),
+                   crypto::KeyPeriod(key));
+        changed = true;
+      }
+    }
+  }
+  if (!changed) {
+    fmt::print("{} already trusts every key of {} ({} statement(s)); left unchanged\n",
+               o.trust_file, o.rollover_file, chain->rollovers_size());
+    return kExitOk;
+  }
+  if (Status written = WriteFileAtomically(o.trust_file, MessageToJson(updated), 0644);
+      !written.ok()) {
+    return ReportError(written);
+  }
+  fmt::print("wrote {} ({} key(s) added)\n", o.trust_file, *added);
   return kExitOk;
 }
 
@@ -68,17 +149,9 @@ int Export(const std::string& key_file, const std::string& out) {
   if (!file.ok()) return ReportError(file.status());
   cg::v1::TrustList list;
   *list.add_issuers() = crypto::PublicKeysOf(*file);
-  const std::string json = MessageToJson(list);
-  if (out.empty() || out == "-") {
-    fmt::print("{}", json);
-    return kExitOk;
-  }
-  if (Status written = WriteFileAtomically(out, json, 0644); !written.ok()) {
-    return ReportError(written);
-  }
-  fmt::print(stderr, "wrote {} public key(s) of {} to {}\n", list.issuers(0).keys_size(),
-             file->node_id(), out);
-  return kExitOk;
+  return WriteJsonOutput(
+      MessageToJson(list), out,
+      std::to_string(list.issuers(0).keys_size()) + " public key(s) of " + file->node_id());
 }
 
 int NewPseudonymKey(const std::string& out, bool force) {
@@ -134,7 +207,8 @@ void AddKeyCommands(CLI::App& app, int& exit_code) {
   keygen->add_flag("--force", keygen_options->force, "Replace an existing key set file");
   keygen->callback([keygen_options, &exit_code] { exit_code = Keygen(*keygen_options); });
 
-  auto* key = app.add_subcommand("key", "Manage a key set: rotate, export public keys");
+  auto* key = app.add_subcommand(
+      "key", "Manage a key set: rotate, export public keys and signed rollover statements");
   key->require_subcommand(1);
 
   auto rotate_options = std::make_shared<KeyOptions>();
@@ -152,6 +226,18 @@ void AddKeyCommands(CLI::App& app, int& exit_code) {
   export_cmd->callback(
       [export_key, export_out, &exit_code] { exit_code = Export(*export_key, *export_out); });
 
+  auto rollover_key = std::make_shared<std::string>();
+  auto rollover_out = std::make_shared<std::string>();
+  auto* rollover = key->add_subcommand(
+      "rollover",
+      "Write the key set's signed rollover statements (JSON of cg.v1.KeyRolloverChain), which "
+      "let a relying party that trusts an old key learn its successors");
+  rollover->add_option("--key", *rollover_key, "Key set file")->required();
+  rollover->add_option("--out", *rollover_out, "Chain file to write (default: standard output)");
+  rollover->callback([rollover_key, rollover_out, &exit_code] {
+    exit_code = Rollover(*rollover_key, *rollover_out);
+  });
+
   auto pseudonym_out = std::make_shared<std::string>();
   auto pseudonym_force = std::make_shared<bool>(false);
   auto* pseudonym = key->add_subcommand(
@@ -161,6 +247,20 @@ void AddKeyCommands(CLI::App& app, int& exit_code) {
   pseudonym->callback([pseudonym_out, pseudonym_force, &exit_code] {
     exit_code = NewPseudonymKey(*pseudonym_out, *pseudonym_force);
   });
+
+  auto* trust = app.add_subcommand("trust", "Manage a trust file of other nodes' public keys");
+  trust->require_subcommand(1);
+  auto accept_options = std::make_shared<TrustAcceptOptions>();
+  auto* accept = trust->add_subcommand(
+      "accept",
+      "Verify a node's rollover chain (from `key rollover` or GET /v1/keys/signed) against a "
+      "trust file and add the successor keys it vouches for to that file");
+  accept->add_option("--trust", accept_options->trust_file, "Trust file to check and update")
+      ->required();
+  accept->add_option("--rollover", accept_options->rollover_file, "Rollover chain file")
+      ->required();
+  accept->add_option("--at", accept_options->at, "Check as of this time (RFC 3339) instead of now");
+  accept->callback([accept_options, &exit_code] { exit_code = TrustAccept(*accept_options); });
 }
 
 }  // namespace cg::gateway

@@ -630,6 +630,75 @@ TEST_F(CliKeyRotation, AttestationSignedInTheSecondOfRotationStaysValid) {
   EXPECT_TRUE(IsValid(Verify({envelope, "--trust", trust})));
 }
 
+// Signed rollover, offline: `key rollover` writes the chain, `trust accept` checks it
+// against a trust file that knows only the first key and adds the successors.
+TEST_F(CliKeyRotation, TrustFileKnowingOnlyTheFirstKeyCatchesUpFromTheChain) {
+  const std::string key_file = SzKeyFile();
+  const std::string key1 = SzKeys().active_key().key_id();
+  const std::string trust = Export(key_file, "trust.json");
+  const std::string by_key1 = AttestAtIssueTime("by-key1.json");
+
+  const ProcessResult rotate = Cli({"key", "rotate", "--key", key_file});
+  ASSERT_TRUE(Succeeded(rotate));
+  EXPECT_THAT(rotate.stdout_text, HasSubstr("recorded a rollover statement signed by " + key1));
+  const std::string key2 = FieldAfter(rotate.stdout_text, "key id");
+  const std::string by_key2 = Attest(key_file, "by-key2.json");
+  const ProcessResult rotate2 = Cli({"key", "rotate", "--key", key_file});
+  ASSERT_TRUE(Succeeded(rotate2));
+  const std::string key3 = FieldAfter(rotate2.stdout_text, "key id");
+  const std::string by_key3 = Attest(key_file, "by-key3.json");
+  EXPECT_TRUE(IsInvalid(Verify({by_key3, "--trust", trust}), "UNKNOWN_KEY"));
+
+  const std::string chain = dir_.File("chain.json");
+  const ProcessResult rollover = Cli({"key", "rollover", "--key", key_file, "--out", chain}, {});
+  ASSERT_TRUE(Succeeded(rollover));
+  EXPECT_THAT(rollover.stderr_text, HasSubstr("wrote 2 rollover statement(s) of sz-node-1"));
+  EXPECT_THAT(ReadWholeFile(chain), HasSubstr("application/vnd.gba-credit.keys+protobuf"));
+  // Standard output by default.
+  EXPECT_EQ(Cli({"key", "rollover", "--key", key_file}, {}).stdout_text, ReadWholeFile(chain));
+
+  const ProcessResult accept = Cli({"trust", "accept", "--trust", trust, "--rollover", chain}, {});
+  ASSERT_TRUE(Succeeded(accept));
+  EXPECT_THAT(accept.stdout_text, HasSubstr("added key " + key2 + " of sz-node-1 (sz)"));
+  EXPECT_THAT(accept.stdout_text, HasSubstr("added key " + key3 + " of sz-node-1 (sz)"));
+  EXPECT_THAT(accept.stdout_text, HasSubstr("retired key " + key1 + " of sz-node-1"));
+  EXPECT_THAT(accept.stdout_text, HasSubstr("(2 key(s) added)"));
+
+  EXPECT_TRUE(IsValid(Verify({by_key1, "--trust", trust, "--at", kCheckedAt})));
+  EXPECT_TRUE(IsValid(Verify({by_key2, "--trust", trust})));
+  EXPECT_TRUE(IsValid(Verify({by_key3, "--trust", trust})));
+  // Key 1 now ends where its rotation did.
+  EXPECT_THAT(ReadWholeFile(trust), HasSubstr("KEY_STATE_RETIRED"));
+
+  // Accepting again changes nothing, and says so.
+  const std::string text = ReadWholeFile(trust);
+  const ProcessResult again = Cli({"trust", "accept", "--trust", trust, "--rollover", chain}, {});
+  ASSERT_TRUE(Succeeded(again));
+  EXPECT_THAT(again.stdout_text, HasSubstr("left unchanged"));
+  EXPECT_EQ(ReadWholeFile(trust), text);
+}
+
+TEST_F(CliKeyRotation, TrustAcceptRefusesChainsItCannotVerify) {
+  const std::string sz_trust = SzTrustFile();
+  const std::string before = ReadWholeFile(sz_trust);
+  // Another node's chain: its keys are not trusted here.
+  const std::string hk_key = Keygen("hk.key", kHkNode, "hk");
+  ASSERT_TRUE(Succeeded(Cli({"key", "rotate", "--key", hk_key})));
+  const std::string hk_chain = dir_.File("hk-chain.json");
+  ASSERT_TRUE(Succeeded(Cli({"key", "rollover", "--key", hk_key, "--out", hk_chain}, {})));
+  EXPECT_TRUE(IsError(Cli({"trust", "accept", "--trust", sz_trust, "--rollover", hk_chain}, {}),
+                      "rollover statement 1 of 1: unknown issuer 'hk-node-1'"));
+  // Garbage, and a missing file.
+  const std::string garbage = dir_.WriteFile("garbage.json", "\x01\x02 not json");
+  EXPECT_TRUE(IsError(Cli({"trust", "accept", "--trust", sz_trust, "--rollover", garbage}, {}),
+                      "not a rollover chain"));
+  EXPECT_TRUE(IsError(
+      Cli({"trust", "accept", "--trust", sz_trust, "--rollover", dir_.File("none.json")}, {}),
+      "none.json"));
+  EXPECT_EQ(ReadWholeFile(sz_trust), before);
+  EXPECT_TRUE(IsUsageError(Cli({"trust", "accept", "--trust", sz_trust}, {}), "--rollover"));
+}
+
 // ---------------------------------------------------------------------------
 // Key set files.
 

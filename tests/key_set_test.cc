@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include "crypto/dsse.h"
+#include "crypto/key_rollover.h"
 #include "specs/file_io.h"
 #include "specs/json.h"
 
@@ -170,6 +172,87 @@ TEST_F(KeySetTest, RotationRetiresOldKeyAndErasesItsSecret) {
   auto public_only = KeySet::LoadPublic(path_);
   ASSERT_TRUE(public_only.ok());
   for (const auto& entry : public_only->keys()) EXPECT_FALSE(entry.has_secret());
+}
+
+TEST_F(KeySetTest, RotationRecordsARolloverStatementSignedByBothKeys) {
+  KeySet set = MakeSaved();
+  EXPECT_EQ(set.RolloverChain().rollovers_size(), 0);
+  const std::string old_key = set.active_key().public_key();
+  const auto later = now_ + std::chrono::hours(24) + std::chrono::milliseconds(700);
+  const auto second = std::chrono::floor<std::chrono::seconds>(later);
+  ASSERT_TRUE(set.Rotate("correct horse", later).ok());
+  ASSERT_TRUE(set.Save(path_).ok());
+
+  const cg::v1::KeyRolloverChain chain = set.RolloverChain();
+  ASSERT_EQ(chain.rollovers_size(), 1);
+  const cg::v1::Envelope& statement = chain.rollovers(0);
+  EXPECT_EQ(statement.payloadtype(), "application/vnd.gba-credit.keys+protobuf;version=1");
+  auto rollover = PeekKeyRollover(statement);
+  ASSERT_TRUE(rollover.ok()) << rollover.status().ToString();
+  EXPECT_EQ(rollover->version(), 1u);
+  EXPECT_EQ(rollover->node_id(), "sz-node-1");
+  EXPECT_EQ(rollover->side(), "sz");
+  // Signed in the rotation's (whole) second, while the old key is valid until the
+  // end of it; the successor is valid from that second.
+  EXPECT_EQ(FromProtoTimestamp(rollover->signed_at()), second);
+  EXPECT_EQ(FromProtoTimestamp(rollover->retired().not_after()), second + std::chrono::seconds(1));
+  EXPECT_EQ(FromProtoTimestamp(rollover->successor().not_before()), second);
+  const cg::v1::IssuerKeys keys = set.PublicKeys();
+  EXPECT_EQ(rollover->retired().SerializeAsString(), keys.keys(0).SerializeAsString());
+  EXPECT_EQ(rollover->successor().SerializeAsString(), keys.keys(1).SerializeAsString());
+  // The outgoing key signs first, then the successor (proof of possession).
+  ASSERT_EQ(statement.signatures_size(), 2);
+  EXPECT_EQ(statement.signatures(0).keyid(), keys.keys(0).key_id());
+  EXPECT_TRUE(VerifyEnvelopeSignature(statement, statement.signatures(0), old_key));
+  EXPECT_EQ(statement.signatures(1).keyid(), set.active_key().key_id());
+  EXPECT_TRUE(
+      VerifyEnvelopeSignature(statement, statement.signatures(1), set.active_key().public_key()));
+
+  // Kept in the file, in order, and readable without the passphrase.
+  ASSERT_TRUE(set.Rotate("correct horse", later + std::chrono::hours(1)).ok());
+  ASSERT_TRUE(set.Save(path_).ok());
+  auto loaded = KeySet::Load(path_, "correct horse");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->RolloverChain().rollovers_size(), 2);
+  EXPECT_EQ(loaded->RolloverChain().rollovers(0).SerializeAsString(),
+            statement.SerializeAsString());
+  auto public_only = KeySet::LoadPublic(path_);
+  ASSERT_TRUE(public_only.ok());
+  EXPECT_EQ(RolloverChainOf(*public_only).SerializeAsString(),
+            loaded->RolloverChain().SerializeAsString());
+}
+
+TEST_F(KeySetTest, KeySetFilesFromBeforeSignedRolloverLoadAndRotate) {
+  // A key set rotated by an older version: two keys, no "rollovers" field.
+  KeySet set = MakeSaved();
+  ASSERT_TRUE(set.Rotate("correct horse", now_ + std::chrono::hours(1)).ok());
+  ASSERT_TRUE(set.Save(path_).ok());
+  cg::v1::KeySetFile file;
+  ASSERT_TRUE(JsonToMessage(*ReadFileLimited(path_, 1 << 20), &file).ok());
+  file.clear_rollovers();
+  const std::string old_text = MessageToJson(file);
+  ASSERT_EQ(old_text.find("rollovers"), std::string::npos);
+  ASSERT_TRUE(WriteFileAtomically(path_, old_text, 0600).ok());
+
+  auto loaded = KeySet::Load(path_, "correct horse");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->RolloverChain().rollovers_size(), 0);
+  EXPECT_EQ(loaded->PublicKeys().keys_size(), 2);
+  ASSERT_TRUE(loaded->Rotate("correct horse", now_ + std::chrono::hours(2)).ok());
+  ASSERT_EQ(loaded->RolloverChain().rollovers_size(), 1);
+  EXPECT_EQ(PeekKeyRollover(loaded->RolloverChain().rollovers(0))->retired().key_id(),
+            loaded->PublicKeys().keys(1).key_id());
+}
+
+TEST_F(KeySetTest, RotationBeforeTheActiveKeyIsValidIsRefusedAndChangesNothing) {
+  KeySet set = MakeSaved();
+  const std::string active = set.active_key().key_id();
+  Status rotated = set.Rotate("correct horse", now_ - std::chrono::hours(1));
+  EXPECT_EQ(rotated.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(rotated.message().find("valid only from"), std::string::npos);
+  EXPECT_EQ(set.active_key().key_id(), active);
+  EXPECT_EQ(set.PublicKeys().keys_size(), 1);
+  EXPECT_EQ(set.RolloverChain().rollovers_size(), 0);
 }
 
 TEST(PassphraseTest, FromEnvironmentOrFile) {

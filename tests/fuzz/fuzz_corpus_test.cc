@@ -68,6 +68,7 @@ void ReplayAndMutate(Target target, const std::string& name, int mutations) {
 TEST(FuzzCorpusTest, Envelope) { ReplayAndMutate(FuzzEnvelope, "envelope", 20000); }
 TEST(FuzzCorpusTest, NodeConfig) { ReplayAndMutate(FuzzNodeConfig, "node_config", 5000); }
 TEST(FuzzCorpusTest, Feed) { ReplayAndMutate(FuzzFeed, "feed", 3000); }
+TEST(FuzzCorpusTest, RolloverChain) { ReplayAndMutate(FuzzRolloverChain, "rollover_chain", 5000); }
 
 }  // namespace
 }  // namespace cg::fuzz

@@ -20,4 +20,5 @@ namespace cg::fuzz {
 int FuzzEnvelope(const uint8_t* data, size_t size);
 int FuzzNodeConfig(const uint8_t* data, size_t size);
 int FuzzFeed(const uint8_t* data, size_t size);
+int FuzzRolloverChain(const uint8_t* data, size_t size);
 }  // namespace cg::fuzz
