@@ -117,6 +117,7 @@ std::string Api::RouteOf(std::string_view method, std::string_view target) {
   (void)method;
   if (p[1] == "entities" && p.size() == 4) {
     if (p[3] == "evaluation") return "/v1/entities/{id}/evaluation";
+    if (p[3] == "statement") return "/v1/entities/{id}/statement";
     if (p[3] == "attestations") return "/v1/entities/{id}/attestations";
   }
   if (p[1] == "attestations") {
@@ -135,6 +136,8 @@ std::string Api::RouteOf(std::string_view method, std::string_view target) {
     return "/v1/cross-border/attestations";
   }
   if (p.size() == 3 && p[1] == "peers" && p[2] == "sync") return "/v1/peers/sync";
+  if (p.size() == 3 && p[1] == "keys" && p[2] == "signed") return "/v1/keys/signed";
+  if (p.size() == 2 && p[1] == "entity-statements") return "/v1/entity-statements";
   if (p.size() == 2 &&
       (p[1] == "verify" || p[1] == "recognitions" || p[1] == "status-list" || p[1] == "keys")) {
     return "/v1/" + std::string(p[1]);
@@ -448,6 +451,53 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     HttpResponse r = Reply(call, *recognised, 201);
     r.headers.emplace_back("location", "/v1/attestations/" + recognised->attestation_id());
     return r;
+  }
+
+  // Entity statements for the other side's penetration: peers (and operators).
+  const bool statement_route = (p.size() == 2 && p[1] == "entity-statements") ||
+                               (p.size() == 4 && p[1] == "entities" && p[3] == "statement");
+  if (statement_route) {
+    const bool batch = p.size() == 2;
+    if (method != (batch ? "POST" : "GET")) return wrong_method(batch ? "POST" : "GET");
+    call.audit.set_action("statement");
+    if (role != Role::kPeer && role != Role::kOperator) {
+      return Error(call, 403, "FORBIDDEN", "entity statements are for peer nodes");
+    }
+    if (!batch) {
+      const std::string subject(p[2]);
+      AuditSubject(call, subject);
+      auto statement = service_.SignEntityStatement(subject);
+      if (!statement.ok()) return FromStatus(call, statement.status());
+      return Reply(call, *statement);
+    }
+    cg::v1::EntityStatementRequest ask;
+    if (auto bad = ReadBody(call, ask)) return rejected(*bad);
+    if (ask.subject_ids_size() > static_cast<int>(kMaxStatementsPerRequest)) {
+      return rejected(Error(call, 400, "INVALID_ARGUMENT",
+                            "subject_ids: at most " + std::to_string(kMaxStatementsPerRequest) +
+                                " per request"));
+    }
+    cg::v1::EntityStatementResponse answer;
+    for (const std::string& subject : ask.subject_ids()) {
+      auto statement = service_.SignEntityStatement(subject);
+      if (statement.ok()) {
+        *answer.add_statements() = std::move(*statement);
+      } else if (statement.status().code() == StatusCode::kNotFound) {
+        answer.add_not_found(subject);
+      } else if (statement.status().code() == StatusCode::kInvalidArgument) {
+        return rejected(Error(call, 400, "INVALID_ARGUMENT",
+                              "subject_ids: " + statement.status().message()));
+      } else {
+        return FromStatus(call, statement.status());
+      }
+    }
+    return Reply(call, answer);
+  }
+
+  if (p.size() == 3 && p[1] == "keys" && p[2] == "signed") {
+    if (method != "GET") return wrong_method("GET");
+    call.audit.set_action("keys-signed");
+    return Reply(call, service_.RolloverChain());
   }
 
   if (p.size() == 3 && p[1] == "cross-border" && p[2] == "attestations") {

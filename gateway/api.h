@@ -25,6 +25,13 @@
 //                                         CrossBorderResponse); not for peers
 //   POST /v1/peers/sync                   operator: sync with the peers now
 //                                         (-> PeerSyncReport)
+//   GET  /v1/keys/signed                  the node's signed key rollovers
+//                                         (KeyRolloverChain), for peers to follow
+//                                         a rotation
+//   POST /v1/entity-statements            peer, operator: signed statements of
+//                                         entities (EntityStatementRequest ->
+//                                         EntityStatementResponse)
+//   GET  /v1/entities/{id}/statement      peer, operator: one (an Envelope)
 //
 // A peer's POST /v1/attestations must carry a nonce and requested_at, checked by the
 // ReplayGuard (409 REPLAYED_REQUEST, 400 REQUEST_OUTSIDE_WINDOW).

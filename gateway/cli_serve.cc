@@ -225,6 +225,23 @@ int Serve(const ServeOptions& o) {
   options.handler = [&api](const server::HttpRequest& request) { return api.Handle(request); };
   options.readiness = [&readiness] { return readiness.ready(); };
   options.route_namer = &Api::RouteOf;
+  // After `key rotate`: sign with the new key from now on, and publish its rollover.
+  options.on_hangup = [&] {
+    auto reloaded = LoadSigningKeys(*config);
+    const Status replaced =
+        reloaded.ok() ? (*service)->ReplaceKeys(std::move(*reloaded)) : reloaded.status();
+    if (!replaced.ok()) {
+      spdlog::error("SIGHUP: key set not reloaded, still signing with the old key: {}",
+                    replaced.ToString());
+    } else {
+      const cg::v1::IssuerKeys published = (*service)->PublicKeys();
+      for (const auto& key : published.keys()) {
+        if (key.state() == cg::v1::KEY_STATE_ACTIVE) {
+          spdlog::info("SIGHUP: key set reloaded; signing with key {}", key.key_id());
+        }
+      }
+    }
+  };
   options.metrics = metrics;
   auto server = server::HttpsServer::Create(std::move(options));
   if (!server.ok()) return ReportError(server.status());

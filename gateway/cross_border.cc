@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "crypto/attestation.h"
+#include "crypto/key_rollover.h"
+#include "specs/file_io.h"
 #include "gateway/peer_client.h"
 #include "mapping/identifier.h"
 #include "specs/json.h"
@@ -233,6 +235,14 @@ CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request
   recognize.set_consent_ref(request.consent_ref());
   recognize.set_requesting_party(std::string(requesting_party.substr(0, kMaxRequestingPartyLength)));
   auto recognised = service_.Recognize(recognize);
+  if (!recognised.ok() &&
+      std::string_view(recognised.status().message()).starts_with("attestation not valid: UNKNOWN_KEY")) {
+    // The home node may have rotated its key since the last sync: take its signed
+    // rollovers now and try once more.
+    if (auto added = SyncKeys(peer, request_id); added.ok() && *added > 0) {
+      recognised = service_.Recognize(recognize);
+    }
+  }
   if (!recognised.ok()) {
     const std::string_view message = recognised.status().message();
     if (recognised.status().code() == StatusCode::kInvalidArgument &&
@@ -255,6 +265,31 @@ CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request
   return response;
 }
 
+StatusOr<uint32_t> CrossBorder::SyncKeys(Peer& peer, std::string_view request_id) {
+  CG_ASSIGN_OR_RETURN(PeerResponse keys,
+                      peer.client->Call("GET", "/v1/keys/signed", "", kProtobuf, request_id));
+  if (keys.status != 200) return DataLossError(fmt::format("HTTP {}", keys.status));
+  // An empty chain in binary protobuf: the peer never rotated its key.
+  if (keys.body.empty()) return 0u;
+  CG_ASSIGN_OR_RETURN(const cg::v1::KeyRolloverChain chain, crypto::ParseRolloverChain(keys.body));
+  size_t added = 0;
+  const Status accepted = service_.UpdateTrust([&](crypto::TrustList& trust) -> Status {
+    CG_ASSIGN_OR_RETURN(added, trust.AcceptRolloverChain(chain, options_.now()));
+    return OkStatus();
+  });
+  if (!accepted.ok()) return accepted;
+  if (added == 0) return 0u;
+  spdlog::info("{} rolled its key over: {} new key(s) trusted", peer.node_id, added);
+  if (!peer.keys_file.empty()) {
+    // So that a restart trusts them too.
+    cg::v1::TrustList saved;
+    *saved.add_issuers() = service_.Trust()->IssuerKeysOf(peer.node_id);
+    const Status written = WriteFileAtomically(peer.keys_file, MessageToJson(saved), 0644);
+    if (!written.ok()) return written.WithContext("the new keys are trusted but not saved");
+  }
+  return static_cast<uint32_t>(added);
+}
+
 cg::v1::PeerSyncReport CrossBorder::Sync(std::string_view request_id) {
   cg::v1::PeerSyncReport report;
   for (const auto& peer : peers_) {
@@ -264,6 +299,13 @@ cg::v1::PeerSyncReport CrossBorder::Sync(std::string_view request_id) {
       if (result->error().empty()) result->set_error(fmt::format("{}: {}", step, why));
       spdlog::warn("sync with {}: {}: {}", peer->node_id, step, why);
     };
+
+    // Keys first: a status list or statement signed by a new key verifies after it.
+    if (auto added = SyncKeys(*peer, request_id); !added.ok()) {
+      fail("keys", added.status().message());
+    } else {
+      result->set_keys_added(*added);
+    }
 
     // Status: supersede and revoke recognitions of what the peer no longer stands by.
     auto status = peer->client->Call("GET", "/v1/status-list", "", kProtobuf, request_id);
@@ -280,6 +322,42 @@ cg::v1::PeerSyncReport CrossBorder::Sync(std::string_view request_id) {
       } else {
         result->set_recognitions_superseded(changes->superseded);
         result->set_recognitions_revoked(changes->revoked);
+      }
+    }
+    // Statements of the peer's entities that hold this side's entities.
+    if (auto holders = service_.ForeignHolders(); !holders.ok()) {
+      fail("statements", holders.status().message());
+    } else {
+      const std::vector<std::string>& ids = *holders;
+      for (size_t from = 0; from < ids.size(); from += kMaxStatementsPerRequest) {
+        cg::v1::EntityStatementRequest ask;
+        for (size_t i = from; i < std::min(ids.size(), from + kMaxStatementsPerRequest); ++i) {
+          ask.add_subject_ids(ids[i]);
+        }
+        auto answer = peer->client->Call("POST", "/v1/entity-statements", ask.SerializeAsString(),
+                                         kProtobuf, request_id);
+        cg::v1::EntityStatementResponse statements;
+        if (!answer.ok()) {
+          fail("statements", answer.status().message());
+          break;
+        }
+        if (answer->status != 200 || !statements.ParseFromString(answer->body)) {
+          fail("statements", fmt::format("HTTP {} without an EntityStatementResponse",
+                                         answer->status));
+          break;
+        }
+        std::vector<cg::v1::Envelope> envelopes(statements.statements().begin(),
+                                                statements.statements().end());
+        auto intake = service_.AcceptEntityStatements(envelopes, peer->node_id);
+        if (!intake.ok()) {
+          fail("statements", intake.status().message());
+          break;
+        }
+        result->set_statements_stored(result->statements_stored() + intake->stored);
+        if (intake->refused > 0) {
+          fail("statements", fmt::format("{} refused, the first because {}", intake->refused,
+                                         intake->first_refusal));
+        }
       }
     }
     result->set_ok(result->error().empty());

@@ -26,6 +26,9 @@ namespace cg::gateway {
 
 class PeerClient;
 
+// The most entity statements one request asks for (POST /v1/entity-statements).
+inline constexpr size_t kMaxStatementsPerRequest = 500;
+
 // Why a cross-border request got no recognition: what the API answers, with a
 // stable code. PEER_UNAVAILABLE (503: the peer could not be reached or timed out),
 // BAD_PEER (502: it answered something unreadable, or an attestation that does not
@@ -83,6 +86,9 @@ class CrossBorder {
  private:
   struct Peer;
   CrossBorder(NodeService& service, CrossBorderOptions options);
+  // Takes the peer's signed key rollovers into the trust list and its keys_file;
+  // how many keys are new.
+  StatusOr<uint32_t> SyncKeys(Peer& peer, std::string_view request_id);
 
   NodeService& service_;
   CrossBorderOptions options_;

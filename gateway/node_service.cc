@@ -14,6 +14,7 @@
 #include "crypto/digest.h"
 #include "crypto/dsse.h"
 #include "crypto/verifier.h"
+#include "gateway/entity_statement.h"
 #include "mapping/identifier.h"
 
 namespace cg::gateway {
@@ -216,11 +217,17 @@ struct RequestTerms {
 class NodeService::Impl {
  public:
   Impl(crypto::KeySet keys, crypto::TrustList trust, NodeServiceOptions options)
-      : keys_(std::move(keys)),
+      : node_id_(keys.node_id()),
+        side_(keys.side()),
+        keys_(std::make_shared<const crypto::KeySet>(std::move(keys))),
         trust_(std::make_shared<const crypto::TrustList>(std::move(trust))),
         options_(std::move(options)) {}
 
-  crypto::KeySet keys_;
+  const std::string node_id_;
+  const std::string side_;
+  // Replaced whole when the key set is reloaded after a rotation (SIGHUP).
+  mutable std::mutex keys_mu_;
+  std::shared_ptr<const crypto::KeySet> keys_;
   // Replaced whole (copy, change, swap) when a peer's key rollover is accepted;
   // readers keep the snapshot they took.
   mutable std::mutex trust_mu_;
@@ -231,6 +238,11 @@ class NodeService::Impl {
   std::atomic<uint64_t> next_status_index_{0};
   std::atomic<uint64_t> issued_{0};
   std::atomic<uint64_t> verification_failures_{0};
+
+  std::shared_ptr<const crypto::KeySet> Keys() const {
+    std::lock_guard lock(keys_mu_);
+    return keys_;
+  }
 
   std::shared_ptr<const crypto::TrustList> Trust() const {
     std::lock_guard lock(trust_mu_);
@@ -247,8 +259,8 @@ class NodeService::Impl {
   StatusOr<cg::v1::Envelope> SignedStatusList() {
     cg::v1::StatusList list;
     list.set_version(1);
-    list.mutable_issuer()->set_node_id(keys_.node_id());
-    list.mutable_issuer()->set_side(keys_.side());
+    list.mutable_issuer()->set_node_id(node_id_);
+    list.mutable_issuer()->set_side(side_);
     *list.mutable_issued_at() = ToProtoTimestamp(Now());
     // Read the next index first: every index below it was reserved before the scan,
     // so an attestation the scan misses was still active when the list was made.
@@ -265,7 +277,7 @@ class NodeService::Impl {
       entry->set_superseded_by(a.superseded_by);
       return OkStatus();
     }));
-    return crypto::SignStatusList(std::move(list), keys_.active_key());
+    return crypto::SignStatusList(std::move(list), Keys()->active_key());
   }
 
   // The terms of an issuance or recognition: checked, and the policy applied.
@@ -330,8 +342,8 @@ class NodeService::Impl {
                                                Clock::time_point now,
                                                Clock::time_point valid_until) {
     attestation.set_attestation_id(crypto::NewAttestationId());
-    attestation.mutable_issuer()->set_node_id(keys_.node_id());
-    attestation.mutable_issuer()->set_side(keys_.side());
+    attestation.mutable_issuer()->set_node_id(node_id_);
+    attestation.mutable_issuer()->set_side(side_);
     *attestation.mutable_issued_at() = ToProtoTimestamp(now);
     *attestation.mutable_valid_until() = ToProtoTimestamp(valid_until);
     attestation.set_audience(std::string(t.audience));
@@ -348,7 +360,7 @@ class NodeService::Impl {
     stored.status_index = attestation.status_index();
 
     CG_ASSIGN_OR_RETURN(cg::v1::Envelope envelope,
-                        crypto::SignAttestation(std::move(attestation), keys_.active_key()));
+                        crypto::SignAttestation(std::move(attestation), Keys()->active_key()));
     stored.envelope = envelope.SerializeAsString();
     CG_RETURN_IF_ERROR(ledger_->Commit(stored));
     issued_.fetch_add(1, std::memory_order_relaxed);
@@ -402,14 +414,14 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Create(crypto::KeySet keys,
   return std::unique_ptr<NodeService>(new NodeService(std::move(impl)));
 }
 
-const std::string& NodeService::node_id() const { return impl_->keys_.node_id(); }
-const std::string& NodeService::side() const { return impl_->keys_.side(); }
+const std::string& NodeService::node_id() const { return impl_->node_id_; }
+const std::string& NodeService::side() const { return impl_->side_; }
 
 Status NodeService::Ready() {
   auto store = impl_->pool_.Take();
   auto next = store->NextStatusIndex();
   if (!next.ok()) return UnavailableError("the store does not answer: " + next.status().message());
-  if (impl_->keys_.active_key().public_key().empty()) {
+  if (impl_->Keys()->active_key().public_key().empty()) {
     return UnavailableError("no signing key is loaded");
   }
   return OkStatus();
@@ -470,7 +482,7 @@ StatusOr<cg::v1::IssueResponse> NodeService::Recognize(const cg::v1::RecognizeRe
   if (a.kind() != cg::v1::ATTESTATION_KIND_ATTESTATION) {
     return InvalidArgumentError("only an attestation can be recognised, not a recognition");
   }
-  if (a.issuer().node_id() == impl_->keys_.node_id()) {
+  if (a.issuer().node_id() == impl_->node_id_) {
     return InvalidArgumentError("the attestation is this node's own: nothing to recognise");
   }
   // The consent is the one the home node checked and signed into the attestation.
@@ -689,7 +701,87 @@ StatusOr<PeerStatusChanges> NodeService::ApplyPeerStatusList(const cg::v1::Envel
   return changes;
 }
 
-cg::v1::IssuerKeys NodeService::PublicKeys() const { return impl_->keys_.PublicKeys(); }
+cg::v1::IssuerKeys NodeService::PublicKeys() const { return impl_->Keys()->PublicKeys(); }
+
+cg::v1::KeyRolloverChain NodeService::RolloverChain() const {
+  return impl_->Keys()->RolloverChain();
+}
+
+Status NodeService::ReplaceKeys(crypto::KeySet keys) {
+  if (keys.node_id() != node_id() || keys.side() != side()) {
+    return InvalidArgumentError("the key set is for " + keys.node_id() + " (" + keys.side() +
+                                "), not this node " + node_id() + " (" + side() + ")");
+  }
+  auto fresh = std::make_shared<const crypto::KeySet>(std::move(keys));
+  // The node verifies its own attestations too: its entry in the trust list follows.
+  const Status updated = UpdateTrust([&](crypto::TrustList& trust) {
+    const cg::v1::TrustList current = trust.ToProto();
+    crypto::TrustList rebuilt;
+    for (const auto& issuer : current.issuers()) {
+      if (issuer.node_id() != node_id()) CG_RETURN_IF_ERROR(rebuilt.Add(issuer));
+    }
+    CG_RETURN_IF_ERROR(rebuilt.Add(fresh->PublicKeys()));
+    trust = std::move(rebuilt);
+    return OkStatus();
+  });
+  if (!updated.ok()) return updated;
+  std::lock_guard lock(impl_->keys_mu_);
+  impl_->keys_ = std::move(fresh);
+  return OkStatus();
+}
+
+StatusOr<std::vector<std::string>> NodeService::ForeignHolders() {
+  const std::string today = FormatRfc3339(impl_->Now()).substr(0, 10);
+  std::vector<std::string> out;
+  auto store = impl_->pool_.Take();
+  CG_RETURN_IF_ERROR(store->ScanForeignHolders(today, side(), [&](const std::string& id) {
+    out.push_back(id);
+    return OkStatus();
+  }));
+  return out;
+}
+
+StatusOr<StatementIntake> NodeService::AcceptEntityStatements(
+    const std::vector<cg::v1::Envelope>& statements, std::string_view peer_node_id) {
+  const auto trust = impl_->Trust();
+  const Clock::time_point now = impl_->Now();
+  StatementIntake intake;
+  std::vector<StoredEntityStatement> accepted;
+  for (const cg::v1::Envelope& envelope : statements) {
+    auto statement = VerifyEntityStatement(envelope, *trust, now);
+    Status refusal = statement.status();
+    if (statement.ok() && statement->issuer().node_id() != peer_node_id) {
+      refusal = PermissionDeniedError("a statement by another node than the peer asked");
+    }
+    if (!refusal.ok()) {
+      if (intake.refused++ == 0) intake.first_refusal = refusal.message();
+      continue;
+    }
+    accepted.push_back(ToStoredEntityStatement(*statement, envelope, now));
+  }
+  if (!accepted.empty()) {
+    auto store = impl_->pool_.Take();
+    CG_RETURN_IF_ERROR(store->PutEntityStatements(accepted));
+  }
+  intake.stored = static_cast<uint32_t>(accepted.size());
+  return intake;
+}
+
+StatusOr<cg::v1::Envelope> NodeService::SignEntityStatement(std::string_view entity_id) {
+  CG_RETURN_IF_ERROR(CheckSubject(entity_id));
+  auto store = impl_->pool_.Take();
+  CG_ASSIGN_OR_RETURN(StoredEvaluation stored, store->GetEvaluation(entity_id, ""));
+  cg::v1::Evaluation evaluation;
+  if (!evaluation.ParseFromString(stored.evaluation)) {
+    return DataLossError("stored evaluation of " + std::string(entity_id) + " is unreadable");
+  }
+  cg::v1::Issuer issuer;
+  issuer.set_node_id(node_id());
+  issuer.set_side(side());
+  return gateway::SignEntityStatement(
+      MakeEntityStatement(evaluation, issuer, impl_->Now(), impl_->options_.validity),
+      impl_->Keys()->active_key());
+}
 
 uint64_t NodeService::attestations_issued() const { return impl_->issued_.load(); }
 uint64_t NodeService::verification_failures() const { return impl_->verification_failures_.load(); }

@@ -61,6 +61,13 @@ struct NodeServiceOptions {
   std::function<Clock::time_point()> now = [] { return Clock::now(); };
 };
 
+// What became of the statements a peer sent.
+struct StatementIntake {
+  uint32_t stored = 0;
+  uint32_t refused = 0;
+  std::string first_refusal;  // why the first refused one was refused
+};
+
 // What a peer's status list changed here.
 struct PeerStatusChanges {
   uint32_t superseded = 0;
@@ -151,6 +158,27 @@ class NodeService {
 
   // The node's public keys, active and retired, with their validity.
   cg::v1::IssuerKeys PublicKeys() const;
+  // Its signed key rollovers, oldest first (GET /v1/keys/signed): how a peer that
+  // trusts an older key comes to trust the current one.
+  cg::v1::KeyRolloverChain RolloverChain() const;
+  // Signs with `keys` from now on: the same node's key set, reloaded after `key
+  // rotate` (SIGHUP). The node's own entry in the trust list follows.
+  // kInvalidArgument for another node's key set.
+  Status ReplaceKeys(crypto::KeySet keys);
+
+  // A signed statement of one of the node's entities for the other side's
+  // cross-border penetration (gateway/entity_statement.h), from its latest
+  // evaluation. kInvalidArgument for a malformed id, kNotFound when not evaluated.
+  StatusOr<cg::v1::Envelope> SignEntityStatement(std::string_view entity_id);
+
+  // The other side's entities that hold entities of this side in the ownership
+  // feed (as of today), sorted: whose statements the node asks its peer for.
+  StatusOr<std::vector<std::string>> ForeignHolders();
+  // Verifies statements a peer sent (VerifyEntityStatement against the trust list;
+  // each must be issued by `peer_node_id`) and stores those that pass, in one
+  // transaction; the batch evaluation then penetrates through them.
+  StatusOr<StatementIntake> AcceptEntityStatements(const std::vector<cg::v1::Envelope>& statements,
+                                                   std::string_view peer_node_id);
 
   // Counts since start, for metrics.
   uint64_t attestations_issued() const;

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 #include <memory>
 #include <regex>
 #include <sstream>
@@ -89,17 +92,70 @@ class TwoNodeTest : public ::testing::Test {
     uint16_t port = 0;
   };
 
+  // Each side's feeds: the synthetic month, with the ownership rows split by the
+  // side of the owned entity, as each side's registry knows them. What a node
+  // learns of the other side's owners comes through entity statements.
+  void SplitFeeds() {
+    ProcessResult r = Cli({"synth", "--entities", "2000", "--seed", "11", "--period", kPeriod,
+                           "--out", tmp_.File("feeds")});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    for (const std::string side : {"sz", "hk"}) {
+      const std::string dir = tmp_.File("feeds-" + side);
+      std::filesystem::create_directories(dir);
+      for (const char* file : {"sz-grades.csv", "hk-bureau.jsonl", "performance.csv"}) {
+        std::filesystem::copy_file(tmp_.File("feeds") + "/" + file, dir + "/" + file);
+      }
+      std::ifstream in(tmp_.File("feeds") + "/ownership.csv");
+      std::ofstream out(dir + "/ownership.csv");
+      std::string line;
+      std::getline(in, line);
+      const std::vector<std::string> header = SplitCsv(line);
+      const auto owned = std::find(header.begin(), header.end(), "owned_id") - header.begin();
+      ASSERT_LT(static_cast<size_t>(owned), header.size()) << line;
+      out << line << '\n';
+      while (std::getline(in, line)) {
+        const std::vector<std::string> row = SplitCsv(line);
+        const std::string& id = row.at(static_cast<size_t>(owned));
+        const bool mainland = id.starts_with("uscc:");
+        if (mainland == (side == "sz")) {
+          out << line << '\n';
+        } else if (side == "sz" && row[0].starts_with("hk")) {
+          cross_border_holders_.push_back(row[0]);
+        }
+        if (mainland && row[0].starts_with("hk") && side == "sz") held_from_hk_.push_back(id);
+        if (!mainland && row[0].starts_with("uscc:") && side == "sz") held_from_sz_.push_back(id);
+      }
+    }
+  }
+
+  static std::vector<std::string> SplitCsv(const std::string& line) {
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (const char c : line) {
+      if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
+        out.emplace_back();
+      } else {
+        out.back() += c;
+      }
+    }
+    return out;
+  }
+
   void SetUp() override {
+    SplitFeeds();
     test::NodeDirectoryOptions options;
     options.entities = 2000;
     options.seed = 11;
     options.period = kPeriod;
     options.side = "sz";
+    options.feeds_dir = tmp_.File("feeds-sz");
     auto sz = test::PrepareNodeDirectory(tmp_.File("sz"), options);
     ASSERT_TRUE(sz.ok()) << sz.status().ToString();
     sz_.dir = *sz;
     options.side = "hk";
-    options.feeds_dir = sz_.dir.feeds_dir;
+    options.feeds_dir = tmp_.File("feeds-hk");
     options.pseudonym_key = sz_.dir.File("keys/pseudonym.key");
     auto hk = test::PrepareNodeDirectory(tmp_.File("hk"), options);
     ASSERT_TRUE(hk.ok()) << hk.status().ToString();
@@ -269,6 +325,9 @@ class TwoNodeTest : public ::testing::Test {
   Node hk_;
   std::string sz_subject_;
   std::string hk_subject_;
+  std::vector<std::string> cross_border_holders_;
+  std::vector<std::string> held_from_hk_;  // mainland entities with a Hong Kong holder
+  std::vector<std::string> held_from_sz_;  // Hong Kong entities with a mainland holder
 };
 
 // Flow 1: a Hong Kong agency looks up a Shenzhen firm through the Hong Kong node.
@@ -386,6 +445,98 @@ TEST_F(TwoNodeTest, NewPeriodAndCreditRepairSupersedeAcrossTheBorder) {
   offline = VerifyOffline(after, "");
   EXPECT_EQ(offline.exit_code, 1) << offline.Describe();
   EXPECT_THAT(offline.stdout_text, HasSubstr("SUPERSEDED"));
+}
+
+// Flow 3: a mainland firm held through a Hong Kong parent, and a Hong Kong firm held
+// from the mainland, penetrated across the border through entity statements.
+TEST_F(TwoNodeTest, EquityPenetratedAcrossTheBorderThroughStatements) {
+  ASSERT_FALSE(held_from_hk_.empty());
+  ASSERT_FALSE(held_from_sz_.empty());
+  struct Direction {
+    Node* asking;
+    Node* home;
+    const std::vector<std::string>* firms;
+    std::string via;
+  };
+  for (const Direction& d : {Direction{&sz_, &hk_, &held_from_hk_, "hk-node-1"},
+                             Direction{&hk_, &sz_, &held_from_sz_, "sz-node-1"}}) {
+    SCOPED_TRACE("asking " + d.asking->dir.config_file);
+    // Before the statements: no chain crosses through the other side's owners.
+    const cg::v1::PeerSyncResult synced = Sync(*d.asking);
+    EXPECT_GT(synced.statements_stored(), 0u);
+    ProcessResult r =
+        Cli({"evaluate", "--period", kPeriod, "--config", d.asking->dir.config_file});
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+
+    std::string firm;
+    for (const std::string& candidate : *d.firms) {
+      r = Cli({"explain", candidate, "--config", d.asking->dir.config_file});
+      if (r.exit_code == 0 && r.stdout_text.find("via statement of " + d.via) != std::string::npos) {
+        firm = candidate;
+        break;
+      }
+    }
+    ASSERT_FALSE(firm.empty()) << "no firm penetrated through a statement of " << d.via;
+    EXPECT_THAT(r.stdout_text, HasSubstr("crosses the border"));
+    // Natural persons only as pseudonyms, on either side.
+    const std::regex raw_person("person:(?!ps1-)");
+    EXPECT_FALSE(std::regex_search(r.stdout_text, raw_person)) << r.stdout_text;
+
+    // The served evaluation shows it: beneficial owners and reason codes.
+    const Answer evaluation =
+        Call(*d.asking, "agency", "GET", "/v1/entities/" + firm + "/evaluation");
+    ASSERT_EQ(evaluation.status, 200) << evaluation.body;
+    const auto e = Parse<cg::v1::EvaluationResponse>(evaluation.body).evaluation();
+    EXPECT_TRUE(e.equity().crosses_border());
+    EXPECT_GT(e.equity().beneficial_owners_size() + e.reasons_size(), 0);
+    for (const auto& reason : e.reasons()) EXPECT_NE(reason.code(), "NO_NATIVE_DATA");
+  }
+}
+
+// Key rotation reaches the peer without downtime: the Hong Kong node rotates and
+// reloads its key; the Shenzhen node follows the signed rollover when it meets the
+// new key, keeps verifying what the old key signed, and keeps trusting the new key
+// after a restart.
+TEST_F(TwoNodeTest, KeyRotationReachesThePeer) {
+  const std::string consent = RecordConsent(hk_subject_, "loan-application", kBank);
+  const Answer before = CrossBorder(sz_, "bank", hk_subject_, "loan-application", consent, kBank);
+  ASSERT_EQ(before.status, 201) << before.body;
+  const auto old_pair = Parse<cg::v1::CrossBorderResponse>(before.body);
+
+  ProcessResult r = Cli({"key", "rotate", "--key", hk_.dir.File("keys/signing.json"),
+                         "--passphrase-file", hk_.dir.File("secrets/signing.passphrase")});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  ASSERT_TRUE(hk_.process->Hangup().ok());
+  // The node publishes the rollover once it has reloaded.
+  Answer chain;
+  for (int i = 0; i < 50; ++i) {
+    chain = Call(hk_, "bank", "GET", "/v1/keys/signed");
+    if (chain.body.find("rollovers") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_THAT(chain.body, HasSubstr("rollovers"));
+
+  // Signed with the new key, recognised at once: the Shenzhen node took the rollover.
+  const Answer after = CrossBorder(sz_, "bank", hk_subject_, "loan-application", consent, kBank);
+  ASSERT_EQ(after.status, 201) << after.body;
+  const auto new_pair = Parse<cg::v1::CrossBorderResponse>(after.body);
+  cg::v1::Attestation old_attestation, new_attestation;
+  ASSERT_TRUE(old_attestation.ParseFromString(old_pair.attestation().payload()));
+  ASSERT_TRUE(new_attestation.ParseFromString(new_pair.attestation().payload()));
+  EXPECT_NE(old_attestation.issuer().key_id(), new_attestation.issuer().key_id());
+
+  // After a restart the Shenzhen node still trusts both keys (saved in its keys file).
+  sz_.process->Terminate();
+  Start(sz_);
+  for (const auto* pair : {&old_pair, &new_pair}) {
+    cg::v1::VerifyRequest verify;
+    *verify.mutable_envelope() = pair->recognition();
+    *verify.mutable_attestation() = pair->attestation();
+    const Answer report = Call(sz_, "bank", "POST", "/v1/verify", MessageToJson(verify));
+    ASSERT_EQ(report.status, 200) << report.body;
+    EXPECT_TRUE(Parse<cg::v1::VerificationReport>(report.body).valid()) << report.body;
+  }
+  EXPECT_EQ(Sync(sz_).keys_added(), 0u);
 }
 
 // The home node's replay protection, seen from a peer's own certificate.

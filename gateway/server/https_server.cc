@@ -1161,6 +1161,7 @@ class HttpsServer::Impl {
       if (signal == SIGHUP) {
         const Status status = ReloadTls(nullptr);
         if (!status.ok()) spdlog::error("SIGHUP: {}", status.ToString());
+        if (core_.options.on_hangup) core_.options.on_hangup();
         WaitForSignal();
         return;
       }

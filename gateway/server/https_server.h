@@ -70,6 +70,9 @@ struct ServerOptions {
   // /readyz answers 200 while this returns true (empty: always) and the server is
   // not stopping, 503 otherwise. Called on I/O threads; must be cheap.
   std::function<bool()> readiness;
+  // Called on SIGHUP (under RunUntilSignalled) after the TLS files are reloaded,
+  // on the signal's strand: reload whatever else the node keeps in files.
+  std::function<void()> on_hangup;
   // Route label of the API request metrics; empty: every API route is "other".
   RouteNamer route_namer;
   // Where the server's metrics go, shared with the handlers' own; a new registry
