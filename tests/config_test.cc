@@ -905,7 +905,37 @@ TEST(PolicyConfigTest, BadValues) {
   ExpectError(Parse(Minimal("[policy]\nconsent_required = [\"kyc\"]\n")),
               StatusCode::kInvalidArgument,
               "policy.consent_required: unknown key (allowed here: consent_required_purposes, "
-              "default_audience_required)");
+              "default_audience_required, consent_required_for_peers)");
+  ExpectError(Parse(Minimal("[policy]\nconsent_required_for_peers = 1\n")),
+              StatusCode::kInvalidArgument,
+              "policy.consent_required_for_peers: must be a boolean (true or false)");
+}
+
+TEST(PeerConfigTest, DefaultsAndValues) {
+  auto config = Parse(Minimal(""));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->peer.cert_file.empty());
+  EXPECT_EQ(config->peer.timestamp_window_seconds,
+            config::kPeerTimestampWindowSecondsRange.default_value);
+  EXPECT_EQ(config->peer.sync_interval_seconds, config::kPeerSyncIntervalSecondsRange.default_value);
+  config = Parse(Minimal("[peer]\ncert_file = \"tls/peer.pem\"\nkey_file = \"tls/peer.key\"\n"
+                         "attempts = 1\ntimestamp_window_seconds = 60\nsync_interval_seconds = 0\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_THAT(config->peer.cert_file, ::testing::EndsWith("tls/peer.pem"));
+  EXPECT_EQ(config->peer.attempts, 1);
+  EXPECT_EQ(config->peer.timestamp_window_seconds, 60);
+  EXPECT_EQ(config->peer.sync_interval_seconds, 0);
+}
+
+TEST(PeerConfigTest, BadValues) {
+  ExpectError(Parse(Minimal("[peer]\ncert_file = \"tls/peer.pem\"\n")),
+              StatusCode::kInvalidArgument, "cert_file and key_file go together");
+  ExpectError(Parse(Minimal("[peer]\nattempts = 0\n")), StatusCode::kInvalidArgument,
+              "peer.attempts: must be between 1 and 10");
+  ExpectError(Parse(Minimal("[peer]\ntimestamp_window_seconds = 1\n")),
+              StatusCode::kInvalidArgument, "peer.timestamp_window_seconds");
+  ExpectError(Parse(Minimal("[peer]\nsync_every = 5\n")), StatusCode::kInvalidArgument,
+              "peer.sync_every: unknown key");
 }
 
 TEST(NodeConfigTest, NamesRolesAndChecksPurposes) {
