@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libgmock-dev googletest      # tests
   libbenchmark-dev                          # benchmarks
   curl                                      # README examples, integration tests
+  jq                                        # the demo reads the API's JSON answers
   time                                      # bench/scale_run.sh measures peak memory
 )
 

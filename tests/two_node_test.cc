@@ -351,6 +351,16 @@ TEST_F(TwoNodeTest, AgencyGetsShenzhenAttestationWithHongKongRecognition) {
   EXPECT_THAT(attestation.requesting_party(), HasSubstr("via hk-node-1"));
   EXPECT_EQ(attestation.evaluation().subject().id(), sz_subject_);
 
+  // Both nodes' audit logs name the request by the same id.
+  auto hk_audit = ReadFileLimited(hk_.dir.File("audit.log"), 1 << 20);
+  auto sz_audit = ReadFileLimited(sz_.dir.File("audit.log"), 1 << 20);
+  ASSERT_TRUE(hk_audit.ok() && sz_audit.ok());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*hk_audit, m,
+                                std::regex(R"re("request_id":"([^"]+)"[^\n]*"action":"cross-border")re")))
+      << *hk_audit;
+  EXPECT_THAT(*sz_audit, HasSubstr("\"request_id\":\"" + m[1].str() + "\""));
+
   // The Hong Kong node stored its recognition; both nodes verify the pair.
   const Answer listed =
       Call(hk_, "agency", "GET", "/v1/entities/" + sz_subject_ + "/attestations");

@@ -69,6 +69,14 @@ constexpr std::string_view kServerName = "credit-gateway";
 // The route label of requests rejected before they could be parsed.
 constexpr std::string_view kUnparsedRoute = "unparsed";
 
+// 1 to 64 characters of [A-Za-z0-9._-]: safe in logs and headers.
+bool IsWellFormedRequestId(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+  });
+}
+
 std::string NewRequestId() {
   unsigned char bytes[8];
   if (RAND_bytes(bytes, sizeof bytes) != 1) {
@@ -566,6 +574,12 @@ class Session final : public SessionBase {
       request->headers.emplace_back(Lowercase(Std(field.name_string())),
                                     std::string(Std(field.value())));
     request->body = std::move(message.body());
+    // A peer node's call carries the id of the request it serves, so that both
+    // nodes' audit logs can be matched: adopted when well-formed.
+    if (identity_.role == Role::kPeer) {
+      const std::string* caller_id = request->FindHeader("x-request-id");
+      if (caller_id != nullptr && IsWellFormedRequestId(*caller_id)) pending.request_id = *caller_id;
+    }
     request->request_id = pending.request_id;
     request->client = identity_;
     pending.route = RouteOf(*request);
