@@ -154,6 +154,10 @@ TEST(ShippedExamplesTest, HongKongExampleLoads) {
   EXPECT_THAT(config->signing.passphrase_file,
               EndsWith("/config/examples/secrets/hk-signing.passphrase"));
   EXPECT_EQ(config->signing.validity_days, kDefaultValidityDays);
+  EXPECT_TRUE(config->policy.consent_required_for_peers);
+  EXPECT_THAT(config->peer.cert_file, EndsWith("/config/examples/tls/peer-client.pem"));
+  EXPECT_EQ(config->peer.timestamp_window_seconds, 120);
+  EXPECT_EQ(config->peer.sync_interval_seconds, 600);
   ASSERT_EQ(config->trust.size(), 1u);
   const TrustedNodeConfig& peer = config->trust[0];
   EXPECT_EQ(peer.node_id, "sz-node-1");
