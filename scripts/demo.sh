@@ -173,23 +173,22 @@ grep -E '^VALID|recognises|consent|purpose|audience' flow2.txt | sed -n 1,7p
 
 step "8. Flow 3: equity penetrated across the border through the other side's signed statements"
 # A Shenzhen firm held by a Hong Kong company, and a Hong Kong company held from the mainland.
+explain_across() {  # NODE HOLDER_RE OWNED_RE: the first owned firm whose chain crosses by a statement
+  local node=$1 firm
+  for firm in $(awk -F, -v h="$2" -v o="$3" 'NR > 1 && $1 ~ h && $4 ~ o { print $4 }' \
+    feeds/ownership.csv | sed -n 1,50p); do
+    if "$cg" explain "$firm" --config "$node/node.toml" >explain.txt 2>&1 &&
+      grep -q 'via statement' explain.txt; then
+      echo "\$ credit-gateway explain $firm --config $node/node.toml"
+      sed -n '1,/cross-border performance/p' explain.txt
+      shown=$((shown + 1))
+      return
+    fi
+  done
+}
 shown=0
-for firm in $(awk -F, 'NR > 1 && $1 ~ /^hk/ && $4 ~ /^uscc:/ { print $4 }' feeds/ownership.csv | head -50); do
-  if "$cg" explain "$firm" --config sz/node.toml >explain.txt 2>&1 && grep -q 'via statement' explain.txt; then
-    echo "\$ credit-gateway explain $firm --config sz/node.toml"
-    sed -n '1,/cross-border performance/p' explain.txt
-    shown=$((shown + 1))
-    break
-  fi
-done
-for firm in $(awk -F, 'NR > 1 && $1 ~ /^uscc:/ && $4 ~ /^hk/ { print $4 }' feeds/ownership.csv | head -50); do
-  if "$cg" explain "$firm" --config hk/node.toml >explain.txt 2>&1 && grep -q 'via statement' explain.txt; then
-    echo "\$ credit-gateway explain $firm --config hk/node.toml"
-    sed -n '1,/cross-border performance/p' explain.txt
-    shown=$((shown + 1))
-    break
-  fi
-done
+explain_across sz '^hk' '^uscc:'
+explain_across hk '^uscc:' '^hk'
 [ "$shown" = 2 ] || fail "no chain across the border through a statement was found"
 echo "(natural persons cross only as pseudonyms: person:ps1-..., keyed with the shared key)"
 
