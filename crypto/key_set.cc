@@ -309,12 +309,13 @@ Status KeySet::Rotate(std::string_view passphrase, Clock::time_point now) {
   CG_ASSIGN_OR_RETURN(*fresh.mutable_secret(),
                       Seal(*next, fresh.published(), passphrase, StrengthOf(active.secret())));
 
-  // Until the end of the rotation's second: what the old key signed in that second
-  // (issued_at is in whole seconds) stays valid, and so does the rollover statement
-  // it signs at `at`; its secret is erased below, so it signs nothing after.
+  // Valid kRotationOverlap beyond the rotation: a serving node goes on signing with
+  // the key it holds in memory until it reloads the key set (SIGHUP), and what it
+  // signs meanwhile stays valid; so does the rollover statement signed at `at`. Its
+  // secret is erased from the file below.
   cg::v1::PublicKeyEntry retired = active.published();
   retired.set_state(cg::v1::KEY_STATE_RETIRED);
-  *retired.mutable_not_after() = ToProtoTimestamp(at + std::chrono::seconds(1));
+  *retired.mutable_not_after() = ToProtoTimestamp(at + kRotationOverlap);
 
   cg::v1::KeyRollover rollover;
   rollover.set_node_id(file_.node_id());

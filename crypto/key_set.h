@@ -41,6 +41,12 @@ struct KeySetLoadOptions {
   bool allow_plaintext = false;
 };
 
+// How long a retired key stays valid after a rotation: a serving node that was
+// running when its key set was rotated signs with the old key until it reloads it
+// (SIGHUP); what it signs in that time must verify. A key suspected of compromise
+// is a matter for revocation, not rotation.
+inline constexpr std::chrono::seconds kRotationOverlap{600};
+
 class KeySet {
  public:
   // A new key set for node `node_id` of `side` with one fresh active key valid from
@@ -70,8 +76,8 @@ class KeySet {
 
   // Retires the active key and makes a fresh key active, sealed with the same
   // strength and `passphrase`. With t = `now` floored to whole seconds: the new key
-  // is valid from t; the old one until t + 1 s (exclusive, so what it signed in the
-  // second of rotation stays valid) and its secret is erased. Before erasing it,
+  // is valid from t; the old one until t + kRotationOverlap (exclusive) and its
+  // secret is erased. Before erasing it,
   // records a rollover statement (crypto/key_rollover.h) with signed_at = t, signed
   // by the old key and by the new one, appended to rollovers(). Errors:
   // kFailedPrecondition when t is before the active key's not_before (the old key

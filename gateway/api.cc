@@ -295,6 +295,11 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     AuditSubject(call, subject);
     call.audit.set_action(p[3] == "evaluation" ? "lookup" : "list");
     if (!MayAsk(req.client, subject)) return NotYours(call);
+    if (role == Role::kPeer && peers_.consent_required_for_peers) {
+      return Error(call, 403, "CONSENT_REQUIRED",
+                   "the other side gets this node's evaluations only as attestations under "
+                   "the firm's consent (POST /v1/attestations with consent_ref)");
+    }
     if (p[3] == "evaluation") {
       auto evaluation = service_.CurrentEvaluation(subject);
       if (!evaluation.ok()) return FromStatus(call, evaluation.status());
@@ -325,8 +330,11 @@ HttpResponse Api::Dispatch(ApiCall& call) {
       if (fresh.code() == StatusCode::kAlreadyExists) {
         return rejected(Error(call, 409, "REPLAYED_REQUEST", fresh.message()));
       }
-      if (fresh.code() == StatusCode::kInvalidArgument) {
+      if (fresh.code() == StatusCode::kOutOfRange) {
         return rejected(Error(call, 400, "REQUEST_OUTSIDE_WINDOW", fresh.message()));
+      }
+      if (fresh.code() == StatusCode::kInvalidArgument) {
+        return rejected(Error(call, 400, "INVALID_ARGUMENT", fresh.message()));
       }
       if (!fresh.ok()) return FromStatus(call, fresh);
     }
@@ -477,6 +485,12 @@ HttpResponse Api::Dispatch(ApiCall& call) {
                             "subject_ids: at most " + std::to_string(kMaxStatementsPerRequest) +
                                 " per request"));
     }
+    for (const std::string& subject : ask.subject_ids()) {
+      if (auto id = mapping::ParseEntityId(subject); !id.ok() || id->is_person()) {
+        return rejected(Error(call, 400, "INVALID_ARGUMENT",
+                              "subject_ids: not an entity id: " + subject.substr(0, 64)));
+      }
+    }
     cg::v1::EntityStatementResponse answer;
     for (const std::string& subject : ask.subject_ids()) {
       auto statement = service_.SignEntityStatement(subject);
@@ -485,8 +499,10 @@ HttpResponse Api::Dispatch(ApiCall& call) {
       } else if (statement.status().code() == StatusCode::kNotFound) {
         answer.add_not_found(subject);
       } else if (statement.status().code() == StatusCode::kInvalidArgument) {
-        return rejected(Error(call, 400, "INVALID_ARGUMENT",
-                              "subject_ids: " + statement.status().message()));
+        // This entity's evaluation cannot be stated; the others still can.
+        spdlog::warn("request {}: no statement of {}: {}", req.request_id, subject,
+                     statement.status().message());
+        answer.add_refused(subject);
       } else {
         return FromStatus(call, statement.status());
       }

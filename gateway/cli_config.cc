@@ -5,6 +5,8 @@
 
 #include "config/node_config.h"
 #include "gateway/cli.h"
+#include "gateway/cross_border.h"
+#include "gateway/server/client_identity.h"
 #include "gateway/node_keys.h"
 #include "gateway/server/tls_context.h"
 #include "gateway/store.h"
@@ -26,6 +28,19 @@ int CheckConfig(const std::string& path, bool plaintext_for_tests) {
                                config->api->client_ca_files};
     auto context = server::BuildServerTlsContext(tls);
     if (!context.ok()) return ReportError(context.status().WithContext("api"));
+  }
+  // The peers as serve reaches them: certificates and CAs load, in both directions.
+  std::vector<server::PeerAuthorities::Ca> peer_cas;
+  for (const auto& peer : config->trust) {
+    if (!peer.ca_file.empty()) peer_cas.push_back({peer.node_id, peer.ca_file});
+    if (peer.base_url.empty()) continue;
+    auto endpoint = PeerEndpointFor(*config, peer);
+    if (!endpoint.ok()) return ReportError(endpoint.status());
+    auto client = PeerClient::Create(*endpoint);
+    if (!client.ok()) return ReportError(client.status().WithContext(peer.origin));
+  }
+  if (auto cas = server::PeerAuthorities::Load(peer_cas); !cas.ok()) {
+    return ReportError(cas.status().WithContext("trust"));
   }
   auto store = Store::Open(config->store.url);
   if (!store.ok()) return ReportError(store.status().WithContext("store"));
@@ -54,6 +69,16 @@ int CheckConfig(const std::string& path, bool plaintext_for_tests) {
     fmt::print("  api         none ([api] absent): the node serves nothing\n");
   }
   fmt::print("  audit log   {}\n", config->audit.file);
+  if (!config->peer.cert_file.empty()) {
+    fmt::print("  peer        client certificate {}; timestamp window {} s; sync every {}\n",
+               config->peer.cert_file, config->peer.timestamp_window_seconds,
+               config->peer.sync_interval_seconds == 0
+                   ? std::string("(only on request)")
+                   : std::to_string(config->peer.sync_interval_seconds) + " s");
+  }
+  if (config->policy.consent_required_for_peers) {
+    fmt::print("  consent     required for every attestation to a peer node\n");
+  }
   if (!config->policy.consent_required_purposes.empty()) {
     fmt::print("  consent     required for: {}\n",
                fmt::join(config->policy.consent_required_purposes, ", "));

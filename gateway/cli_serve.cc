@@ -142,6 +142,48 @@ class PeriodicTask {
   std::thread thread_;
 };
 
+// Runs `task` on its own thread each time Request() is called (requests made while
+// it runs fold into one more run), until destroyed.
+class OnDemandTask {
+ public:
+  explicit OnDemandTask(std::function<void()> task)
+      : task_(std::move(task)), thread_([this] { Run(); }) {}
+  ~OnDemandTask() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  void Request() {
+    {
+      std::lock_guard lock(mu_);
+      requested_ = true;
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      wake_.wait(lock, [&] { return stopping_ || requested_; });
+      if (stopping_) return;
+      requested_ = false;
+      lock.unlock();
+      task_();
+      lock.lock();
+    }
+  }
+  const std::function<void()> task_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool requested_ = false;
+  std::thread thread_;
+};
+
 // /readyz is answered on an I/O thread and must not wait on the store: a small
 // thread asks the service every second and keeps the answer.
 class ReadinessProbe {
@@ -226,23 +268,26 @@ int Serve(const ServeOptions& o) {
   options.readiness = [&readiness] { return readiness.ready(); };
   options.route_namer = &Api::RouteOf;
   // After `key rotate`: sign with the new key from now on, and publish its rollover.
-  options.on_hangup = [&] {
+  // Unsealing the key set takes Argon2id's time: done on a thread of its own, not on
+  // the signal's I/O strand.
+  const auto reload_keys = [&] {
     auto reloaded = LoadSigningKeys(*config);
     const Status replaced =
         reloaded.ok() ? (*service)->ReplaceKeys(std::move(*reloaded)) : reloaded.status();
     if (!replaced.ok()) {
       spdlog::error("SIGHUP: key set not reloaded, still signing with the old key: {}",
                     replaced.ToString());
-    } else {
-      const cg::v1::IssuerKeys published = (*service)->PublicKeys();
-      for (const auto& key : published.keys()) {
-        if (key.state() == cg::v1::KEY_STATE_ACTIVE) {
-          spdlog::info("SIGHUP: key set reloaded; signing with key {}", key.key_id());
-        }
+      return;
+    }
+    const cg::v1::IssuerKeys published = (*service)->PublicKeys();
+    for (const auto& key : published.keys()) {
+      if (key.state() == cg::v1::KEY_STATE_ACTIVE) {
+        spdlog::info("SIGHUP: key set reloaded; signing with key {}", key.key_id());
       }
     }
   };
-  options.metrics = metrics;
+  OnDemandTask key_reloader(reload_keys);
+  options.on_hangup = [&key_reloader] { key_reloader.Request(); };
   auto server = server::HttpsServer::Create(std::move(options));
   if (!server.ok()) return ReportError(server.status());
 

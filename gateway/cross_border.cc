@@ -1,6 +1,7 @@
 #include "gateway/cross_border.h"
 
 #include <algorithm>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -101,8 +102,25 @@ struct CrossBorder::Peer {
   std::string node_id;
   std::string side;
   std::string keys_file;  // where accepted rollovers are saved; may be empty
-  std::unique_ptr<PeerClient> client;
+  std::unique_ptr<PeerClient> client;  // GETs and idempotent calls, with retries
+  // Attestation requests: one attempt per call. A retry must carry a fresh nonce
+  // and time (the home node refuses a nonce twice), so Request retries itself.
+  std::unique_ptr<PeerClient> issuing_client;
 };
+
+StatusOr<PeerEndpoint> PeerEndpointFor(const config::NodeConfig& config,
+                                       const config::TrustedNodeConfig& trusted) {
+  if (config.peer.cert_file.empty()) {
+    return InvalidArgumentError(trusted.origin + ": base_url is set but [peer] names no "
+                                "cert_file and key_file to call " + trusted.node_id + " with");
+  }
+  if (trusted.ca_file.empty()) {
+    return InvalidArgumentError(trusted.origin + ": base_url needs ca_file, the CA of " +
+                                trusted.node_id + "'s certificates");
+  }
+  return PeerEndpoint{trusted.base_url, trusted.ca_file, config.peer.cert_file,
+                      config.peer.key_file, ""};
+}
 
 CrossBorderOptions CrossBorderOptionsFrom(const config::PeerConfig& peer) {
   CrossBorderOptions o;
@@ -129,23 +147,19 @@ StatusOr<std::unique_ptr<CrossBorder>> CrossBorder::Create(NodeService& service,
   client_options.attempts = out->options_.attempts;
   for (const config::TrustedNodeConfig& trusted : config.trust) {
     if (trusted.base_url.empty()) continue;
-    if (config.peer.cert_file.empty()) {
-      return InvalidArgumentError(trusted.origin + ": base_url is set but [peer] names no "
-                                  "cert_file and key_file to call " + trusted.node_id + " with");
-    }
-    if (trusted.ca_file.empty()) {
-      return InvalidArgumentError(trusted.origin + ": base_url needs ca_file, the CA of " +
-                                  trusted.node_id + "'s certificates");
-    }
-    PeerEndpoint endpoint{trusted.base_url, trusted.ca_file, config.peer.cert_file,
-                          config.peer.key_file, ""};
+    CG_ASSIGN_OR_RETURN(PeerEndpoint endpoint, PeerEndpointFor(config, trusted));
     auto client = PeerClient::Create(endpoint, client_options);
     if (!client.ok()) return client.status().WithContext(trusted.origin);
+    PeerClientOptions once = client_options;
+    once.attempts = 1;
+    auto issuing_client = PeerClient::Create(std::move(endpoint), once);
+    if (!issuing_client.ok()) return issuing_client.status().WithContext(trusted.origin);
     auto peer = std::make_unique<Peer>();
     peer->node_id = trusted.node_id;
     peer->side = std::string(config::SideName(trusted.side));
     peer->keys_file = trusted.keys_file;
     peer->client = std::move(*client);
+    peer->issuing_client = std::move(*issuing_client);
     out->peers_.push_back(std::move(peer));
   }
   return out;
@@ -177,25 +191,41 @@ CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request
   }
   Peer& peer = **found;
 
-  // 1. Ask the home node, bound to a fresh nonce and to the audience.
+  // 1. Ask the home node, bound to a fresh nonce and to the audience. A try that
+  // does not reach it is repeated with a new nonce and time, after a backoff.
   const std::string audience =
       request.audience().empty() ? service_.node_id() : request.audience();
-  const Clock::time_point now = options_.now();
   cg::v1::IssueRequest ask;
   ask.set_subject_id(request.subject_id());
   ask.set_audience(audience);
-  ask.set_nonce(crypto::NewAttestationId());
   ask.set_purpose(request.purpose());
   ask.set_consent_ref(request.consent_ref());
   ask.set_requesting_party(
       std::string(requesting_party.substr(0, kMaxRequestingPartyLength - 40)) + " via " +
       service_.node_id());
-  *ask.mutable_requested_at() = ToProtoTimestamp(now);
-  auto answer = peer.client->Call("POST", "/v1/attestations", ask.SerializeAsString(), kProtobuf,
-                                  request_id);
+  Clock::time_point now;
+  StatusOr<PeerResponse> answer = UnavailableError("not asked");
+  for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
+    if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+    now = options_.now();
+    ask.set_nonce(crypto::NewAttestationId());
+    *ask.mutable_requested_at() = ToProtoTimestamp(now);
+    answer = peer.issuing_client->Call("POST", "/v1/attestations", ask.SerializeAsString(),
+                                       kProtobuf, request_id);
+    const StatusCode code = answer.status().code();
+    if (code != StatusCode::kUnavailable && code != StatusCode::kDeadlineExceeded) break;
+  }
   if (!answer.ok()) return FromCallError(peer.node_id, answer.status());
   if (answer->status != 201) {
-    if (answer->status >= 400 && answer->status < 500) return FromRefusal(peer.node_id, *answer);
+    if (answer->status >= 400 && answer->status < 500) {
+      CrossBorderError refusal = FromRefusal(peer.node_id, *answer);
+      // Refusals of this node's own request, not of the caller's: a replay it did
+      // not make, or clocks too far apart.
+      if (refusal.code == "REPLAYED_REQUEST" || refusal.code == "REQUEST_OUTSIDE_WINDOW") {
+        return BadPeer(peer.node_id, refusal.message + " (are both nodes' clocks right?)");
+      }
+      return refusal;
+    }
     return BadPeer(peer.node_id, fmt::format("HTTP {} to an attestation request", answer->status));
   }
   cg::v1::IssueResponse issued;
@@ -219,6 +249,10 @@ CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request
     unbound = "not bound to this request's nonce";
   } else if (attestation->audience() != audience) {
     unbound = "for another audience";
+  } else if (attestation->purpose() != request.purpose()) {
+    unbound = "for another purpose";
+  } else if (attestation->consent_ref() != request.consent_ref()) {
+    unbound = "under another consent";
   } else if (issued_at < now - options_.timestamp_window ||
              issued_at > now + options_.timestamp_window) {
     unbound = "dated " + FormatRfc3339(issued_at) + ", outside the timestamp window";
@@ -245,8 +279,9 @@ CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request
   }
   if (!recognised.ok()) {
     const std::string_view message = recognised.status().message();
-    if (recognised.status().code() == StatusCode::kInvalidArgument &&
-        message.starts_with("attestation not valid")) {
+    if ((recognised.status().code() == StatusCode::kInvalidArgument &&
+         message.starts_with("attestation not valid")) ||
+        recognised.status().code() == StatusCode::kFailedPrecondition) {
       return BadPeer(peer.node_id, message);
     }
     return FromLocal(recognised.status());
@@ -273,20 +308,18 @@ StatusOr<uint32_t> CrossBorder::SyncKeys(Peer& peer, std::string_view request_id
   if (keys.body.empty()) return 0u;
   CG_ASSIGN_OR_RETURN(const cg::v1::KeyRolloverChain chain, crypto::ParseRolloverChain(keys.body));
   size_t added = 0;
+  // Under the trust list's update lock, so that two syncs never save an older list
+  // over a newer one; saved before it is made current, so a restart trusts the same.
   const Status accepted = service_.UpdateTrust([&](crypto::TrustList& trust) -> Status {
     CG_ASSIGN_OR_RETURN(added, trust.AcceptRolloverChain(chain, options_.now()));
-    return OkStatus();
+    if (added == 0 || peer.keys_file.empty()) return OkStatus();
+    cg::v1::TrustList saved;
+    *saved.add_issuers() = trust.IssuerKeysOf(peer.node_id);
+    const Status written = WriteFileAtomically(peer.keys_file, MessageToJson(saved), 0644);
+    return written.WithContext("the new keys cannot be saved, so they are not taken");
   });
   if (!accepted.ok()) return accepted;
-  if (added == 0) return 0u;
-  spdlog::info("{} rolled its key over: {} new key(s) trusted", peer.node_id, added);
-  if (!peer.keys_file.empty()) {
-    // So that a restart trusts them too.
-    cg::v1::TrustList saved;
-    *saved.add_issuers() = service_.Trust()->IssuerKeysOf(peer.node_id);
-    const Status written = WriteFileAtomically(peer.keys_file, MessageToJson(saved), 0644);
-    if (!written.ok()) return written.WithContext("the new keys are trusted but not saved");
-  }
+  if (added > 0) spdlog::info("{} rolled its key over: {} new key(s) trusted", peer.node_id, added);
   return static_cast<uint32_t>(added);
 }
 
@@ -317,7 +350,7 @@ cg::v1::PeerSyncReport CrossBorder::Sync(std::string_view request_id) {
       cg::v1::Envelope envelope;
       if (!envelope.ParseFromString(status->body)) {
         fail("status list", "not an Envelope");
-      } else if (auto changes = service_.ApplyPeerStatusList(envelope); !changes.ok()) {
+      } else if (auto changes = service_.ApplyPeerStatusList(envelope, peer->node_id); !changes.ok()) {
         fail("status list", changes.status().message());
       } else {
         result->set_recognitions_superseded(changes->superseded);
@@ -339,19 +372,19 @@ cg::v1::PeerSyncReport CrossBorder::Sync(std::string_view request_id) {
         cg::v1::EntityStatementResponse statements;
         if (!answer.ok()) {
           fail("statements", answer.status().message());
-          break;
+          break;  // the peer is unreachable or misbehaving: not batch by batch
         }
         if (answer->status != 200 || !statements.ParseFromString(answer->body)) {
           fail("statements", fmt::format("HTTP {} without an EntityStatementResponse",
                                          answer->status));
-          break;
+          continue;
         }
         std::vector<cg::v1::Envelope> envelopes(statements.statements().begin(),
                                                 statements.statements().end());
         auto intake = service_.AcceptEntityStatements(envelopes, peer->node_id);
         if (!intake.ok()) {
           fail("statements", intake.status().message());
-          break;
+          continue;
         }
         result->set_statements_stored(result->statements_stored() + intake->stored);
         if (intake->refused > 0) {

@@ -18,13 +18,12 @@
 
 #include "config/node_config.h"
 #include "gateway/node_service.h"
+#include "gateway/peer_client.h"
 #include "proto/api.pb.h"
 #include "specs/status.h"
 #include "specs/timestamps.h"
 
 namespace cg::gateway {
-
-class PeerClient;
 
 // The most entity statements one request asks for (POST /v1/entity-statements).
 inline constexpr size_t kMaxStatementsPerRequest = 500;
@@ -51,6 +50,12 @@ struct CrossBorderOptions {
   int attempts = 3;
   std::function<Clock::time_point()> now = [] { return Clock::now(); };
 };
+
+// How this node reaches the [[trust]] peer `trusted` (which has a base_url): its
+// URL, its CA, and this node's [peer] certificate. kInvalidArgument naming the
+// entry when [peer] has no certificate or the entry no ca_file.
+StatusOr<PeerEndpoint> PeerEndpointFor(const config::NodeConfig& config,
+                                       const config::TrustedNodeConfig& trusted);
 
 // The options of a node's [peer] table.
 CrossBorderOptions CrossBorderOptionsFrom(const config::PeerConfig& peer);

@@ -655,29 +655,42 @@ Status NodeService::UpdateTrust(const std::function<Status(crypto::TrustList&)>&
   return OkStatus();
 }
 
-StatusOr<PeerStatusChanges> NodeService::ApplyPeerStatusList(const cg::v1::Envelope& envelope) {
+StatusOr<PeerStatusChanges> NodeService::ApplyPeerStatusList(const cg::v1::Envelope& envelope,
+                                                             std::string_view peer_node_id) {
+  if (peer_node_id == node_id()) {
+    return InvalidArgumentError("a status list of this node's own is not a peer's");
+  }
   const auto trust = impl_->Trust();
   crypto::AttestationVerifier verifier(*trust);
   CG_RETURN_IF_ERROR(verifier.AddStatusList(envelope));
-  cg::v1::StatusList peek;
-  // AddStatusList has verified it; read which issuer it is for.
-  {
-    cg::v1::Envelope copy = envelope;
-    if (!peek.ParseFromString(copy.payload())) return DataLossError("status list unreadable");
+  // Verified; a list by any other node than the peer asked is not taken from it.
+  const cg::v1::StatusList* list = verifier.StatusListFor(peer_node_id);
+  if (list == nullptr) {
+    return PermissionDeniedError("the status list is not signed by " + std::string(peer_node_id));
   }
-  if (peek.issuer().node_id() == node_id()) {
-    return InvalidArgumentError("the status list is this node's own, not a peer's");
-  }
-  const cg::v1::StatusList* list = verifier.StatusListFor(peek.issuer().node_id());
-  if (list == nullptr) return InternalError("status list verified but not kept");
+  // Only what the peer says of its own attestations, superseded or revoked.
   std::unordered_map<std::string_view, const cg::v1::StatusEntry*> ended;
-  for (const auto& entry : list->entries()) ended.emplace(entry.attestation_id(), &entry);
+  for (const auto& entry : list->entries()) {
+    if (entry.state() == cg::v1::ATTESTATION_STATE_SUPERSEDED ||
+        entry.state() == cg::v1::ATTESTATION_STATE_REVOKED) {
+      ended.emplace(entry.attestation_id(), &entry);
+    }
+  }
 
   std::vector<std::pair<StoredAttestation, const cg::v1::StatusEntry*>> affected;
   auto store = impl_->pool_.Take();
   CG_RETURN_IF_ERROR(store->ScanActiveRecognitions([&](const StoredAttestation& a) {
     auto it = ended.find(a.recognizes);
-    if (it != ended.end()) affected.emplace_back(a, it->second);
+    if (it == ended.end()) return OkStatus();
+    // Attestation ids are unique per issuer only: the recognition must be of an
+    // attestation by this peer.
+    cg::v1::Envelope own;
+    cg::v1::Attestation recognition;
+    if (!own.ParseFromString(a.envelope) || !recognition.ParseFromString(own.payload())) {
+      return DataLossError("stored recognition " + a.attestation_id + " is unreadable");
+    }
+    if (recognition.recognizes().issuer().node_id() != peer_node_id) return OkStatus();
+    affected.emplace_back(a, it->second);
     return OkStatus();
   }));
   PeerStatusChanges changes;
@@ -687,7 +700,7 @@ StatusOr<PeerStatusChanges> NodeService::ApplyPeerStatusList(const cg::v1::Envel
     // with it (a new period, a credit repair).
     const bool revoked = entry->state() == cg::v1::ATTESTATION_STATE_REVOKED;
     const std::string reason =
-        fmt::format("{} {} the recognised attestation {}{}{}", peek.issuer().node_id(),
+        fmt::format("{} {} the recognised attestation {}{}{}", peer_node_id,
                     revoked ? "revoked" : "superseded", entry->attestation_id(),
                     entry->reason().empty() ? "" : ": ",
                     entry->reason().substr(0, kMaxReasonLength / 2));

@@ -149,12 +149,15 @@ class NodeService {
   // copy current (a peer's key rollover); when it fails nothing changes.
   Status UpdateTrust(const std::function<Status(crypto::TrustList&)>& change);
 
-  // Takes a peer's signed status list (GET /v1/status-list of the peer): verifies it
-  // against the trust list, then supersedes or revokes each of this node's active
-  // recognitions of an attestation the list says is superseded or revoked (DESIGN
-  // flow 4: a recognition never outlives what it recognises). kInvalidArgument or
-  // kUnauthenticated when the list is malformed or not signed by a trusted peer key.
-  StatusOr<PeerStatusChanges> ApplyPeerStatusList(const cg::v1::Envelope& status_list);
+  // Takes the signed status list of the peer `peer_node_id` (its GET
+  // /v1/status-list): verifies it against the trust list, then supersedes or revokes
+  // each of this node's active recognitions of an attestation by that peer which the
+  // list says is superseded or revoked (DESIGN flow 4: a recognition never outlives
+  // what it recognises). kInvalidArgument or kUnauthenticated when the list is
+  // malformed or not signed by a trusted key; kPermissionDenied when it is another
+  // node's list.
+  StatusOr<PeerStatusChanges> ApplyPeerStatusList(const cg::v1::Envelope& status_list,
+                                                  std::string_view peer_node_id);
 
   // The node's public keys, active and retired, with their validity.
   cg::v1::IssuerKeys PublicKeys() const;

@@ -21,14 +21,17 @@ namespace cg::gateway {
 // The most nonces remembered at once; beyond it requests are refused (kResourceExhausted)
 // until old ones expire, rather than forgetting nonces still inside the window.
 inline constexpr size_t kMaxRememberedNonces = 1'000'000;
+// The longest nonce accepted (the service's own limit, NodeService kMaxNonceLength).
+inline constexpr size_t kMaxGuardedNonceLength = 128;
 
 class ReplayGuard {
  public:
   explicit ReplayGuard(std::chrono::seconds window,
                        std::function<Clock::time_point()> now = [] { return Clock::now(); });
 
-  // kInvalidArgument when the nonce is empty or `requested_at` is unset (the epoch)
-  // or outside now ± window; kAlreadyExists when `client` used `nonce` before within
+  // kInvalidArgument when the nonce is empty or longer than kMaxGuardedNonceLength,
+  // or `requested_at` is unset (the epoch); kOutOfRange when `requested_at` is
+  // outside now ± window; kAlreadyExists when `client` used `nonce` before within
   // the window (a replay); kResourceExhausted when too many nonces are remembered.
   Status Check(std::string_view client, std::string_view nonce, Clock::time_point requested_at);
 
@@ -38,7 +41,7 @@ class ReplayGuard {
   const std::chrono::seconds window_;
   const std::function<Clock::time_point()> now_;
   std::mutex mu_;
-  std::unordered_set<std::string> seen_;                           // client + '\n' + nonce
+  std::unordered_set<std::string> seen_;  // SHA-256 of client + '\n' + nonce
   std::deque<std::pair<Clock::time_point, std::string>> expiry_;  // oldest first
 };
 

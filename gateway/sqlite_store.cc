@@ -742,13 +742,13 @@ class SqliteStore : public Store {
   Status ScanActiveRecognitions(const RowVisitor<StoredAttestation>& visit) override {
     Statement scan;
     CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
-                                             " FROM attestations WHERE state = 1 AND "
+                                             ", envelope FROM attestations WHERE state = 1 AND "
                                              "recognizes <> '' ORDER BY status_index"));
     while (true) {
       CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan active recognitions"));
       if (!row) return OkStatus();
       StoredAttestation a = ReadAttestation(scan);
-      a.envelope.clear();
+      a.envelope = scan.ColumnBlob(14);
       CG_RETURN_IF_ERROR(visit(a));
     }
   }

@@ -176,7 +176,7 @@ class Store {
   virtual StatusOr<std::vector<StoredAttestation>> ListAttestations(std::string_view subject_id,
                                                                     size_t limit) = 0;
   // Every active recognition (this node's recognitions of other sides'
-  // attestations), by status index; `envelope` is left empty.
+  // attestations), by status index.
   virtual Status ScanActiveRecognitions(const RowVisitor<StoredAttestation>& visit) = 0;
   // One more than the largest status index stored; 0 when there is none.
   virtual StatusOr<uint64_t> NextStatusIndex() = 0;

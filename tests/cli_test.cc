@@ -597,9 +597,9 @@ TEST_F(CliKeyRotation, RetiredKeyVerifiesOnlyWithinItsPeriod) {
   EXPECT_TRUE(IsInvalid(Verify({after, "--trust", trust_a}), "UNKNOWN_KEY"));
 
   // Signed by the retired key (from the saved copy) after its period: the old key is
-  // valid to the end of the rotation's second, so sign a few seconds later.
+  // valid kRotationOverlap beyond the rotation, so sign a little after that.
   const std::string later = FormatRfc3339(std::chrono::floor<std::chrono::seconds>(Clock::now()) +
-                                          std::chrono::seconds(5));
+                                          crypto::kRotationOverlap + std::chrono::seconds(5));
   const std::string late = Attest(saved_key, "late.json", {"--at", later});
   const ProcessResult r = Verify({late, "--trust", trust_b});
   EXPECT_TRUE(IsInvalid(r, "KEY_NOT_VALID_AT_ISSUE"));

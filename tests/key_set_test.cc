@@ -157,9 +157,9 @@ TEST_F(KeySetTest, RotationRetiresOldKeyAndErasesItsSecret) {
   ASSERT_EQ(keys.keys_size(), 2);
   EXPECT_EQ(keys.keys(0).key_id(), old_id);
   EXPECT_EQ(keys.keys(0).state(), cg::v1::KEY_STATE_RETIRED);
-  // Retired at the end of the rotation's second, so what it signed in that second
-  // (issued_at is whole seconds) stays valid.
-  EXPECT_EQ(FromProtoTimestamp(keys.keys(0).not_after()), later + std::chrono::seconds(1));
+  // Retired kRotationOverlap after the rotation, so what a running node signs before
+  // it reloads the key set stays valid.
+  EXPECT_EQ(FromProtoTimestamp(keys.keys(0).not_after()), later + kRotationOverlap);
   EXPECT_EQ(keys.keys(1).state(), cg::v1::KEY_STATE_ACTIVE);
   EXPECT_EQ(FromProtoTimestamp(keys.keys(1).not_before()), later);
   EXPECT_FALSE(keys.keys(1).has_not_after());
@@ -195,7 +195,7 @@ TEST_F(KeySetTest, RotationRecordsARolloverStatementSignedByBothKeys) {
   // Signed in the rotation's (whole) second, while the old key is valid until the
   // end of it; the successor is valid from that second.
   EXPECT_EQ(FromProtoTimestamp(rollover->signed_at()), second);
-  EXPECT_EQ(FromProtoTimestamp(rollover->retired().not_after()), second + std::chrono::seconds(1));
+  EXPECT_EQ(FromProtoTimestamp(rollover->retired().not_after()), second + kRotationOverlap);
   EXPECT_EQ(FromProtoTimestamp(rollover->successor().not_before()), second);
   const cg::v1::IssuerKeys keys = set.PublicKeys();
   EXPECT_EQ(rollover->retired().SerializeAsString(), keys.keys(0).SerializeAsString());

@@ -420,6 +420,56 @@ TEST_F(RecognitionTest, RefusesWhatItCannotTrustOrShouldNotRecognise) {
 namespace cg::gateway {
 namespace {
 
+// A peer's status list supersedes or revokes only recognitions of that peer's own
+// attestations: another trusted node cannot end them by listing their ids.
+TEST_F(RecognitionTest, APeerStatusListEndsOnlyRecognitionsOfThatPeersAttestations) {
+  NodeService& sz = Service();
+  auto attestation = sz.Issue(Request(subject_));
+  ASSERT_TRUE(attestation.ok());
+  auto hk = HongKong(/*trust_sz=*/true, sz);
+  auto recognised = hk->Recognize(Recognize(attestation->envelope()));
+  ASSERT_TRUE(recognised.ok()) << recognised.status().ToString();
+
+  // Another node hk trusts lists sz's attestation id as superseded.
+  auto rogue = crypto::KeySet::Create("sz-node-2", "sz", "", crypto::KdfStrength::kPlaintextForTests,
+                                      Clock::now() - std::chrono::hours(1));
+  ASSERT_TRUE(rogue.ok());
+  ASSERT_TRUE(hk->UpdateTrust([&](crypto::TrustList& t) { return t.Add(rogue->PublicKeys()); })
+                  .ok());
+  cg::v1::StatusList list;
+  list.set_version(1);
+  list.mutable_issuer()->set_node_id("sz-node-2");
+  list.mutable_issuer()->set_side("sz");
+  *list.mutable_issued_at() = ToProtoTimestamp(Clock::now());
+  list.set_next_index(1);
+  auto* entry = list.add_entries();
+  entry->set_index(0);
+  entry->set_attestation_id(attestation->attestation_id());
+  entry->set_state(cg::v1::ATTESTATION_STATE_SUPERSEDED);
+  const cg::v1::Envelope rogue_list = crypto::SignStatusList(list, rogue->active_key());
+  auto changes = hk->ApplyPeerStatusList(rogue_list, "sz-node-2");
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  EXPECT_EQ(changes->superseded + changes->revoked, 0u);
+  EXPECT_EQ(hk->ApplyPeerStatusList(rogue_list, "sz-node-1").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(hk->GetAttestation(recognised->attestation_id())->state, AttestationState::kActive);
+
+  // sz's own list, once it supersedes the attestation, ends the recognition, once.
+  ASSERT_TRUE(sz.Supersede(attestation->attestation_id(), "re-evaluated").ok());
+  auto own_list = sz.StatusList();
+  ASSERT_TRUE(own_list.ok());
+  changes = hk->ApplyPeerStatusList(*own_list, "sz-node-1");
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  EXPECT_EQ(changes->superseded, 1u);
+  EXPECT_EQ(hk->GetAttestation(recognised->attestation_id())->state,
+            AttestationState::kSuperseded);
+  changes = hk->ApplyPeerStatusList(*own_list, "sz-node-1");
+  ASSERT_TRUE(changes.ok());
+  EXPECT_EQ(changes->superseded, 0u);
+  // Its own list is not a peer's.
+  EXPECT_FALSE(hk->ApplyPeerStatusList(*own_list, "hk-node-1").ok());
+}
+
 class ConsentTest : public RecognitionTest {
  protected:
   cg::v1::ConsentRequest Consent(const std::string& subject, const std::string& purpose,

@@ -189,13 +189,13 @@ TEST_F(RolloverTest, PeerKnowingOnlyTheFirstKeyCatchesUpOverTwoRotations) {
   EXPECT_TRUE(Check(peer_, by_key3_).valid()) << Check(peer_, by_key3_).reason;
   EXPECT_EQ(Check(peer_, by_key1_late_).failure, VerifyFailure::kKeyNotValidAtIssue);
 
-  // Key 1 is closed at the end of the rotation's second, key 2 likewise; key 3 is open.
+  // Key 1 is closed kRotationOverlap after its rotation, key 2 likewise; key 3 is open.
   const TrustedKey* key1 = peer_.FindKey(key1_);
   ASSERT_NE(key1, nullptr);
-  EXPECT_EQ(FromProtoTimestamp(key1->entry.not_after()), At(kRotation1) + seconds(1));
+  EXPECT_EQ(FromProtoTimestamp(key1->entry.not_after()), At(kRotation1) + kRotationOverlap);
   EXPECT_EQ(key1->entry.state(), cg::v1::KEY_STATE_RETIRED);
   EXPECT_EQ(FromProtoTimestamp(peer_.FindKey(key2_)->entry.not_after()),
-            At(kRotation2) + seconds(1));
+            At(kRotation2) + kRotationOverlap);
   EXPECT_FALSE(peer_.FindKey(key3_)->entry.has_not_after());
   EXPECT_EQ(peer_.FindKey(key3_)->side, "sz");
 

@@ -571,6 +571,23 @@ TEST_F(TwoNodeTest, ReplayedAndStalePeerRequestsAreRefused) {
                              R"({"subjectId":")" + sz_subject_ + R"("})");
   EXPECT_EQ(bare.status, 400) << bare.body;
 
+  // A Hong Kong node shows the mainland its evaluations only as attestations under
+  // consent; the Shenzhen node lets its peer look up.
+  const Answer hk_lookup =
+      CallAs(sz_, hk_, "peer", "GET", "/v1/entities/" + hk_subject_ + "/evaluation");
+  EXPECT_EQ(hk_lookup.status, 403) << hk_lookup.body;
+  EXPECT_EQ(ErrorCode(hk_lookup), "CONSENT_REQUIRED");
+  const Answer sz_lookup =
+      CallAs(hk_, sz_, "peer", "GET", "/v1/entities/" + sz_subject_ + "/evaluation");
+  EXPECT_EQ(sz_lookup.status, 200) << sz_lookup.body;
+
+  // A nonce longer than any the protocol allows is refused before it is remembered.
+  const Answer long_nonce = CallAs(hk_, sz_, "peer", "POST", "/v1/attestations",
+                                   R"({"subjectId":")" + sz_subject_ + R"(","nonce":")" +
+                                       std::string(200, 'n') + R"(","requestedAt":")" + now +
+                                       R"("})");
+  EXPECT_EQ(long_nonce.status, 400) << long_nonce.body;
+
   // The other side's CA makes peers only: its agency certificate is nobody here.
   const Answer agency = CallAs(hk_, sz_, "agency", "GET", "/v1/entities/" + sz_subject_ +
                                                              "/evaluation");

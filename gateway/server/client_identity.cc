@@ -119,20 +119,21 @@ StatusOr<PeerAuthorities> PeerAuthorities::Load(const std::vector<Ca>& cas) {
   return out;
 }
 
-std::string PeerAuthorities::IssuerOf(X509* certificate) const {
-  if (certificate == nullptr) return {};
-  for (const Entry& entry : entries_) {
-    if (X509_check_issued(entry.ca.get(), certificate) != X509_V_OK) continue;
-    EVP_PKEY* key = X509_get0_pubkey(entry.ca.get());
-    if (key != nullptr && X509_verify(certificate, key) == 1) return entry.node_id;
-    ERR_clear_error();
+std::string PeerAuthorities::IssuerOf(STACK_OF(X509)* verified_chain) const {
+  if (verified_chain == nullptr) return {};
+  const int length = sk_X509_num(verified_chain);
+  for (int i = 1; i < length; ++i) {
+    X509* above = sk_X509_value(verified_chain, i);
+    for (const Entry& entry : entries_) {
+      if (X509_cmp(entry.ca.get(), above) == 0) return entry.node_id;
+    }
   }
   return {};
 }
 
-void PeerAuthorities::Apply(X509* certificate, ClientIdentity& identity) const {
+void PeerAuthorities::Apply(STACK_OF(X509)* verified_chain, ClientIdentity& identity) const {
   if (entries_.empty()) return;
-  identity.peer_node_id = IssuerOf(certificate);
+  identity.peer_node_id = IssuerOf(verified_chain);
   if (!identity.peer_node_id.empty() && identity.role != Role::kPeer) identity.role.reset();
 }
 

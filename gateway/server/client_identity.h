@@ -12,7 +12,8 @@
 #include "config/node_config.h"
 #include "specs/status.h"
 
-struct x509_st;  // OpenSSL's X509, kept out of this header
+struct x509_st;        // OpenSSL's X509, kept out of this header
+struct stack_st_X509;  // and its STACK_OF(X509)
 
 namespace cg::gateway::server {
 
@@ -68,13 +69,14 @@ class PeerAuthorities {
   // certificates.
   static StatusOr<PeerAuthorities> Load(const std::vector<Ca>& cas);
 
-  // The node whose CA issued `certificate` (checked by signature, not by name), or
-  // empty.
-  std::string IssuerOf(x509_st* certificate) const;
+  // The node one of whose CAs is in `verified_chain` (the chain TLS verified, leaf
+  // first: SSL_get0_verified_chain) above the leaf, so that a certificate from an
+  // intermediate under a peer's CA is that peer's too; or empty.
+  std::string IssuerOf(stack_st_X509* verified_chain) const;
 
-  // Applies IssuerOf to an identity read from `certificate`: sets peer_node_id and
-  // takes away any role other than kPeer.
-  void Apply(x509_st* certificate, ClientIdentity& identity) const;
+  // Applies IssuerOf to an identity read from the chain's leaf: sets peer_node_id
+  // and takes away any role other than kPeer.
+  void Apply(stack_st_X509* verified_chain, ClientIdentity& identity) const;
 
  private:
   struct Entry {

@@ -180,7 +180,6 @@ struct Listener {
 // the registry of open connections used by Stop(). Outlives every connection.
 struct ServerCore {
   ServerOptions options;
-  PeerAuthorities peer_authorities;
   std::shared_ptr<MetricsRegistry> metrics;
 
   CounterFamily* requests_total = nullptr;
@@ -198,6 +197,8 @@ struct ServerCore {
   std::mutex tls_mutex;
   std::shared_ptr<asio::ssl::context> tls;  // guarded by tls_mutex
   TlsFiles tls_files;                       // guarded by tls_mutex
+  // Reloaded with the TLS files: the peers' CAs are among the client CAs.
+  std::shared_ptr<const PeerAuthorities> peer_authorities;  // guarded by tls_mutex
 
   std::mutex sessions_mutex;
   std::condition_variable sessions_cv;  // notified when a connection ends
@@ -206,6 +207,10 @@ struct ServerCore {
   std::shared_ptr<asio::ssl::context> CurrentTls() {
     std::lock_guard lock(tls_mutex);
     return tls;
+  }
+  std::shared_ptr<const PeerAuthorities> CurrentPeerAuthorities() {
+    std::lock_guard lock(tls_mutex);
+    return peer_authorities;
   }
   void Reject(std::string_view reason) { rejected->WithLabels({reason}).Increment(); }
 };
@@ -389,7 +394,8 @@ class Session final : public SessionBase {
         HardClose();
         return;
       }
-      core_.peer_authorities.Apply(certificate, *identity);
+      core_.CurrentPeerAuthorities()->Apply(SSL_get0_verified_chain(stream_.native_handle()),
+                                            *identity);
       identity->peer_address = std::move(identity_.peer_address);
       identity_ = *std::move(identity);
       client_key_ = identity_.fingerprint;
@@ -906,7 +912,8 @@ class HttpsServer::Impl {
     ServerOptions& options = core_.options;
     core_.metrics = options.metrics ? options.metrics : std::make_shared<MetricsRegistry>();
     CG_RETURN_IF_ERROR(RegisterMetrics());
-    CG_ASSIGN_OR_RETURN(core_.peer_authorities, PeerAuthorities::Load(options.peer_cas));
+    CG_ASSIGN_OR_RETURN(PeerAuthorities peers, PeerAuthorities::Load(options.peer_cas));
+    core_.peer_authorities = std::make_shared<const PeerAuthorities>(std::move(peers));
 
     CG_ASSIGN_OR_RETURN(SslCtxPtr context, BuildServerTlsContext(options.tls));
     core_.tls = std::make_shared<asio::ssl::context>(context.release());
@@ -1022,10 +1029,17 @@ class HttpsServer::Impl {
       core_.tls_reloads->WithLabels({"error"}).Increment();
       return context.status().WithContext("TLS reload (old certificates still in use)");
     }
+    StatusOr<PeerAuthorities> peers = PeerAuthorities::Load(core_.options.peer_cas);
+    if (!peers.ok()) {
+      core_.tls_reloads->WithLabels({"error"}).Increment();
+      return peers.status().WithContext("TLS reload (old certificates still in use)");
+    }
     auto next = std::make_shared<asio::ssl::context>(context->release());
+    auto next_peers = std::make_shared<const PeerAuthorities>(*std::move(peers));
     {
       std::lock_guard lock(core_.tls_mutex);
       core_.tls = std::move(next);
+      core_.peer_authorities = std::move(next_peers);
       core_.tls_files = std::move(chosen);
     }
     core_.tls_reloads->WithLabels({"ok"}).Increment();
