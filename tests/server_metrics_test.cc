@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <thread>
@@ -226,6 +228,67 @@ TEST(ClientIdentityTest, TwoRolesMeanNoRole) {
   EXPECT_FALSE(identity->role.has_value());
   EXPECT_EQ(ClientIdentityFromCertificate(nullptr, roles).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+// A client certificate under a peer node's CA, directly or through an intermediate,
+// is that peer, and a peer only.
+TEST(PeerAuthoritiesTest, APeerCaAnywhereAboveTheLeafMakesAPeerOnly) {
+  test::TestCertificateAuthority peer_ca("HK node CA");
+  test::TestCertificateAuthority intermediate("HK issuing CA");
+  test::TestCertificateAuthority own_ca("SZ node CA");
+  const std::string dir = ::testing::TempDir();
+  const std::string ca_file = dir + "/peer-ca.pem";
+  {
+    std::FILE* f = std::fopen(ca_file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(peer_ca.certificate_pem().c_str(), f);
+    std::fclose(f);
+  }
+  auto authorities = PeerAuthorities::Load({{"hk-node-1", ca_file}});
+  ASSERT_TRUE(authorities.ok()) << authorities.status().ToString();
+
+  test::CertificateRequest request;
+  request.common_name = "an agency of the other side";
+  request.organizational_units = {"operator"};
+  auto leaf = ParsePem(intermediate.Issue(request).certificate_pem);
+  auto middle = ParsePem(intermediate.certificate_pem());
+  auto root = ParsePem(peer_ca.certificate_pem());
+  auto own_root = ParsePem(own_ca.certificate_pem());
+  const RoleMapping roles = {{"operator", Role::kOperator}, {"peer", Role::kPeer}};
+
+  auto chain = [](std::initializer_list<X509*> certificates) {
+    STACK_OF(X509)* stack = sk_X509_new_null();
+    for (X509* c : certificates) sk_X509_push(stack, c);
+    return std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)>(
+        stack, [](STACK_OF(X509)* s) { sk_X509_free(s); });
+  };
+  auto under_peer = chain({leaf.get(), middle.get(), root.get()});
+  EXPECT_EQ(authorities->IssuerOf(under_peer.get()), "hk-node-1");
+  auto identity = ClientIdentityFromCertificate(leaf.get(), roles);
+  ASSERT_TRUE(identity.ok());
+  ASSERT_EQ(identity->role, Role::kOperator);
+  authorities->Apply(under_peer.get(), *identity);
+  EXPECT_EQ(identity->peer_node_id, "hk-node-1");
+  EXPECT_FALSE(identity->role.has_value()) << "an operator OU from a peer's CA is no operator";
+
+  request.organizational_units = {"peer"};
+  auto peer_leaf = ParsePem(peer_ca.Issue(request).certificate_pem);
+  auto direct = chain({peer_leaf.get(), root.get()});
+  auto peer_identity = ClientIdentityFromCertificate(peer_leaf.get(), roles);
+  ASSERT_TRUE(peer_identity.ok());
+  authorities->Apply(direct.get(), *peer_identity);
+  EXPECT_EQ(peer_identity->role, Role::kPeer);
+  EXPECT_EQ(peer_identity->peer_node_id, "hk-node-1");
+
+  // The node's own clients are not peers; the leaf itself never counts.
+  auto local = chain({leaf.get(), own_root.get()});
+  EXPECT_EQ(authorities->IssuerOf(local.get()), "");
+  auto self_signed = chain({root.get()});
+  EXPECT_EQ(authorities->IssuerOf(self_signed.get()), "");
+  EXPECT_EQ(authorities->IssuerOf(nullptr), "");
+
+  EXPECT_EQ(PeerAuthorities::Load({{"hk-node-1", dir + "/missing.pem"}}).status().code(),
+            StatusCode::kNotFound);
 }
 
 TEST(ClientIdentityTest, RoleNamesRoundTrip) {
