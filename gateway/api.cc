@@ -109,6 +109,13 @@ Api::Api(NodeService& service, AuditLog& audit, server::MetricsRegistry& metrics
                   .AddCounter("cg_rejected_inputs_total",
                               "API requests refused for their input, by error code", {"code"})
                   .value();
+  cross_border_failures_ =
+      metrics
+          .AddCounter("cg_cross_border_failures_total",
+                      "Cross-border requests that got no recognition, by error code "
+                      "(PEER_UNAVAILABLE, BAD_PEER, the home node's refusals, ...)",
+                      {"code"})
+          .value();
 }
 
 std::string Api::RouteOf(std::string_view method, std::string_view target) {
@@ -532,6 +539,7 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     CrossBorderResult result =
         peers_.cross_border->Request(ask, req.client.common_name, req.request_id);
     if (auto* failed = std::get_if<CrossBorderError>(&result)) {
+      cross_border_failures_->WithLabels({failed->code}).Increment();
       HttpResponse r = Error(call, failed->http_status, failed->code, failed->message);
       return r.status == 400 ? rejected(r) : r;
     }

@@ -97,6 +97,7 @@ class Api {
   server::CounterFamily* issued_ = nullptr;
   server::CounterFamily* verification_failures_ = nullptr;
   server::CounterFamily* rejected_ = nullptr;
+  server::CounterFamily* cross_border_failures_ = nullptr;
 };
 
 }  // namespace cg::gateway

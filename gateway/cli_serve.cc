@@ -242,7 +242,8 @@ int Serve(const ServeOptions& o) {
   ReplayGuard replay(std::chrono::seconds(config->peer.timestamp_window_seconds));
 
   auto metrics = std::make_shared<server::MetricsRegistry>();
-  Api api(**service, **audit, *metrics, {cross_border->get(), &replay, config->policy.consent_required_for_peers});
+  Api api(**service, **audit, *metrics,
+          {cross_border->get(), &replay, config->policy.consent_required_for_peers});
   ReadinessProbe readiness(**service);
 
   server::ServerOptions options;
@@ -267,6 +268,7 @@ int Serve(const ServeOptions& o) {
   options.handler = [&api](const server::HttpRequest& request) { return api.Handle(request); };
   options.readiness = [&readiness] { return readiness.ready(); };
   options.route_namer = &Api::RouteOf;
+  options.metrics = metrics;
   // After `key rotate`: sign with the new key from now on, and publish its rollover.
   // Unsealing the key set takes Argon2id's time: done on a thread of its own, not on
   // the signal's I/O strand.

@@ -643,6 +643,15 @@ TEST_F(TwoNodeTest, TamperedUnknownAndUnreachablePeersAreRefused) {
   const Answer listed_after =
       Call(hk_, "agency", "GET", "/v1/entities/" + sz_subject_ + "/attestations");
   EXPECT_EQ(listed_after.body, listed_before.body);
+  // Operations see it in the metrics.
+  test::ProcessOptions options;
+  options.timeout = 20s;
+  const ProcessResult metrics = RunProcess(
+      {"/usr/bin/curl", "-sS",
+       "http://127.0.0.1:" + std::to_string(hk_.process->admin_port()) + "/metrics"},
+      options);
+  EXPECT_THAT(metrics.stdout_text,
+              HasSubstr("cg_cross_border_failures_total{code=\"PEER_UNAVAILABLE\"} 1"));
 }
 
 // A peer whose server certificate is not from the CA this node trusts for it: 502
