@@ -8,6 +8,9 @@
 //
 // Modes (each connection has one request in flight at a time, HTTP/1.1 keep-alive):
 //   issue      POST /v1/attestations {"subject_id","audience":"Bench Bank","nonce"}
+//   cross-border
+//              POST /v1/cross-border/attestations {"subject_id","purpose"} to a node
+//              whose peer attests the other side's subject (two nodes)
 //   lookup     GET /v1/entities/{id}/evaluation
 //   static     the lookup request, sent to a server answering a fixed body
 //              (`api_load --serve-static`): the framework's ceiling
@@ -76,7 +79,7 @@ constexpr auto kDrainTime = std::chrono::seconds(2);
 // The fixed body of --serve-static.
 constexpr std::string_view kStaticBody = R"({"status":"ok"})";
 
-enum class Mode { kIssue, kLookup, kStatic, kHandshake };
+enum class Mode { kIssue, kCrossBorder, kLookup, kStatic, kHandshake };
 
 struct LoadOptions {
   std::string host = "127.0.0.1";
@@ -103,6 +106,8 @@ std::string_view ModeName(Mode mode) {
   switch (mode) {
     case Mode::kIssue:
       return "issue";
+    case Mode::kCrossBorder:
+      return "cross-border";
     case Mode::kLookup:
       return "lookup";
     case Mode::kStatic:
@@ -276,6 +281,16 @@ class LoadConnection : public std::enable_shared_from_this<LoadConnection> {
       request_ = fmt::format(
           "POST /v1/attestations HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\n"
           "Accept: application/json\r\nContent-Length: {}\r\n\r\n{}",
+          c_.options.host, c_.options.port, body.size(), body);
+      return;
+    }
+    if (c_.options.mode == Mode::kCrossBorder) {
+      const std::string body =
+          fmt::format(R"({{"subject_id":"{}","purpose":"credit-check"}})", subject);
+      request_ = fmt::format(
+          "POST /v1/cross-border/attestations HTTP/1.1\r\nHost: {}:{}\r\n"
+          "Content-Type: application/json\r\nAccept: application/json\r\n"
+          "Content-Length: {}\r\n\r\n{}",
           c_.options.host, c_.options.port, body.size(), body);
       return;
     }
@@ -567,12 +582,13 @@ int main(int argc, char** argv) {
                  "Entity ids, one a line or the first column of a CSV (e.g. sz-grades.csv)")
       ->check(CLI::ExistingFile);
   const std::map<std::string, Mode> modes{{"issue", Mode::kIssue},
+                                          {"cross-border", Mode::kCrossBorder},
                                           {"lookup", Mode::kLookup},
                                           {"static", Mode::kStatic},
                                           {"handshake", Mode::kHandshake}};
   std::string mode_name = "lookup";
   app.add_option("--mode", mode_name, "What to measure")
-      ->check(CLI::IsMember({"issue", "lookup", "static", "handshake"}))
+      ->check(CLI::IsMember({"issue", "cross-border", "lookup", "static", "handshake"}))
       ->capture_default_str();
   app.add_option("--seconds", o.seconds, "Measured duration")
       ->check(CLI::PositiveNumber)

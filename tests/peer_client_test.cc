@@ -293,7 +293,8 @@ TEST_F(PeerClientTest, GetAndPostCarryTheRequestIdAndThePeerIdentity) {
   EXPECT_EQ(keys->status, 200);
   EXPECT_EQ(keys->content_type, kJson);
   EXPECT_EQ(keys->body, "{\"echo\":\"GET /v1/keys\"}");
-  EXPECT_EQ(keys->request_id.size(), 16u);  // the peer's own id, also in its audit log
+  // A peer's request id is adopted, so both nodes' audit logs name the request alike.
+  EXPECT_EQ(keys->request_id, "hk-req-0001");
 
   const std::string body = "{\"subject_id\":\"uscc:X\",\"nonce\":\"n-1\"}";
   StatusOr<PeerResponse> issued =
@@ -301,10 +302,14 @@ TEST_F(PeerClientTest, GetAndPostCarryTheRequestIdAndThePeerIdentity) {
   ASSERT_TRUE(issued.ok()) << issued.status().ToString();
   EXPECT_EQ(issued->status, 200);
   EXPECT_EQ(issued->body, "{\"echo\":\"POST /v1/attestations\"}");
-  EXPECT_NE(issued->request_id, keys->request_id);
+  EXPECT_EQ(issued->request_id, "hk-req-0002");
+  // One that is not 1 to 64 of [A-Za-z0-9._-] is not: the node makes its own.
+  StatusOr<PeerResponse> odd = client->Call("GET", "/v1/keys", "", kJson, "not an id!");
+  ASSERT_TRUE(odd.ok()) << odd.status().ToString();
+  EXPECT_EQ(odd->request_id.size(), 16u);
 
   const std::vector<HttpRequest> seen = Seen();
-  ASSERT_EQ(seen.size(), 2u);
+  ASSERT_EQ(seen.size(), 3u);
   for (const HttpRequest& request : seen) {
     ASSERT_TRUE(request.client.role.has_value());
     EXPECT_EQ(*request.client.role, Role::kPeer);
