@@ -145,6 +145,9 @@ StatusOr<std::unique_ptr<CrossBorder>> CrossBorder::Create(NodeService& service,
   client_options.connect_timeout = out->options_.connect_timeout;
   client_options.request_timeout = out->options_.request_timeout;
   client_options.attempts = out->options_.attempts;
+  // Concurrent cross-border requests each hold a connection to the peer: keep as
+  // many open as the handler threads may use, rather than a new TLS handshake each.
+  client_options.max_idle_connections = kPeerIdleConnections;
   for (const config::TrustedNodeConfig& trusted : config.trust) {
     if (trusted.base_url.empty()) continue;
     CG_ASSIGN_OR_RETURN(PeerEndpoint endpoint, PeerEndpointFor(config, trusted));

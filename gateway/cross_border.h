@@ -25,6 +25,9 @@
 
 namespace cg::gateway {
 
+// Keep-alive connections kept open to each peer between calls.
+inline constexpr size_t kPeerIdleConnections = 64;
+
 // The most entity statements one request asks for (POST /v1/entity-statements).
 inline constexpr size_t kMaxStatementsPerRequest = 500;
 
