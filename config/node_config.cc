@@ -73,8 +73,9 @@ std::string_view NameOf(std::span<const Choice<E>> choices, E value) {
 // The keys each table may hold; anything else in the file is an error. Every key the
 // parsers below read must be listed here (TableReader asserts it).
 using KeyList = std::span<const std::string_view>;
-constexpr std::string_view kRootKeys[] = {"node", "signing", "pseudonym", "trust", "log",   "store",
-                                          "api",  "admin",   "limits",    "audit", "policy", "peer"};
+constexpr std::string_view kRootKeys[] = {"node",   "signing", "pseudonym", "trust",
+                                          "log",    "store",   "api",       "admin",
+                                          "limits", "audit",   "policy",    "peer"};
 constexpr std::string_view kNodeKeys[] = {"side", "node_id"};
 constexpr std::string_view kSigningKeys[] = {"key_file", "passphrase_env", "passphrase_file",
                                              "validity_days"};
@@ -800,8 +801,7 @@ Status ParsePolicy(const TableReader& table, PolicyConfig* out) {
     }
     out->consent_required_purposes.push_back(entry.value);
   }
-  CG_RETURN_IF_ERROR(
-      table.ReadBool("default_audience_required", &out->default_audience_required));
+  CG_RETURN_IF_ERROR(table.ReadBool("default_audience_required", &out->default_audience_required));
   return table.ReadBool("consent_required_for_peers", &out->consent_required_for_peers);
 }
 

@@ -331,9 +331,10 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     if (role == Role::kPeer && peers_.replay != nullptr) {
       const std::string& peer =
           req.client.peer_node_id.empty() ? req.client.fingerprint : req.client.peer_node_id;
-      const Status fresh = peers_.replay->Check(
-          peer, issue.nonce(),
-          issue.has_requested_at() ? FromProtoTimestamp(issue.requested_at()) : Clock::time_point{});
+      const Status fresh =
+          peers_.replay->Check(peer, issue.nonce(),
+                               issue.has_requested_at() ? FromProtoTimestamp(issue.requested_at())
+                                                        : Clock::time_point{});
       if (fresh.code() == StatusCode::kAlreadyExists) {
         return rejected(Error(call, 409, "REPLAYED_REQUEST", fresh.message()));
       }
@@ -488,9 +489,9 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     cg::v1::EntityStatementRequest ask;
     if (auto bad = ReadBody(call, ask)) return rejected(*bad);
     if (ask.subject_ids_size() > static_cast<int>(kMaxStatementsPerRequest)) {
-      return rejected(Error(call, 400, "INVALID_ARGUMENT",
-                            "subject_ids: at most " + std::to_string(kMaxStatementsPerRequest) +
-                                " per request"));
+      return rejected(Error(
+          call, 400, "INVALID_ARGUMENT",
+          "subject_ids: at most " + std::to_string(kMaxStatementsPerRequest) + " per request"));
     }
     for (const std::string& subject : ask.subject_ids()) {
       if (auto id = mapping::ParseEntityId(subject); !id.ok() || id->is_person()) {

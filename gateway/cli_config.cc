@@ -6,8 +6,8 @@
 #include "config/node_config.h"
 #include "gateway/cli.h"
 #include "gateway/cross_border.h"
-#include "gateway/server/client_identity.h"
 #include "gateway/node_keys.h"
+#include "gateway/server/client_identity.h"
 #include "gateway/server/tls_context.h"
 #include "gateway/store.h"
 

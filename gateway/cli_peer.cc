@@ -45,8 +45,8 @@ int PeerAdd(const PeerAddOptions& o) {
   std::string base_url = o.base_url;
   if (base_url.empty()) {
     if (!peer->api || peer->api->listen.port == 0) {
-      return ReportError(InvalidArgumentError(
-          o.peer_config_file + " has no fixed api.listen port; give --base-url"));
+      return ReportError(InvalidArgumentError(o.peer_config_file +
+                                              " has no fixed api.listen port; give --base-url"));
     }
     const std::string host =
         peer->api->listen.host == "0.0.0.0" ? "127.0.0.1" : peer->api->listen.host;
@@ -80,7 +80,8 @@ int PeerAdd(const PeerAddOptions& o) {
   if (Status written = WriteFileAtomically((dir / ca_name).string(), *ca, 0644); !written.ok()) {
     return ReportError(written);
   }
-  if (Status written = WriteFileAtomically((dir / keys_name).string(), MessageToJson(list), 0644); !written.ok()) {
+  if (Status written = WriteFileAtomically((dir / keys_name).string(), MessageToJson(list), 0644);
+      !written.ok()) {
     return ReportError(written);
   }
 
@@ -113,8 +114,9 @@ void AddPeerCommand(CLI::App& app, int& exit_code) {
   peer->require_subcommand(1);
   auto options = std::make_shared<PeerAddOptions>();
   auto* add = peer->add_subcommand(
-      "add", "Trust another node as a peer, from its configuration (copies its CA and public "
-             "keys under trust/ and appends a [[trust]] entry)");
+      "add",
+      "Trust another node as a peer, from its configuration (copies its CA and public "
+      "keys under trust/ and appends a [[trust]] entry)");
   add->add_option("--config", options->config_file, "This node's configuration")->required();
   add->add_option("--peer-config", options->peer_config_file, "The other node's configuration")
       ->required();

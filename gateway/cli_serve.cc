@@ -16,10 +16,10 @@
 
 #include "config/model_config.h"
 #include "config/node_config.h"
+#include "crypto/attestation.h"
 #include "gateway/api.h"
 #include "gateway/cli.h"
 #include "gateway/cross_border.h"
-#include "crypto/attestation.h"
 #include "gateway/node_keys.h"
 #include "gateway/node_service.h"
 #include "gateway/server/https_server.h"
@@ -236,8 +236,7 @@ int Serve(const ServeOptions& o) {
   auto audit = AuditLog::Open(config->audit.file);
   if (!audit.ok()) return ReportError(audit.status());
 
-  auto cross_border =
-      CrossBorder::Create(**service, *config, CrossBorderOptionsFrom(config->peer));
+  auto cross_border = CrossBorder::Create(**service, *config, CrossBorderOptionsFrom(config->peer));
   if (!cross_border.ok()) return ReportError(cross_border.status());
   ReplayGuard replay(std::chrono::seconds(config->peer.timestamp_window_seconds));
 
@@ -297,13 +296,15 @@ int Serve(const ServeOptions& o) {
   std::optional<PeriodicTask> sync;
   if ((*cross_border)->peer_count() > 0 && config->peer.sync_interval_seconds > 0) {
     sync.emplace(std::chrono::seconds(config->peer.sync_interval_seconds), [&] {
-      const cg::v1::PeerSyncReport report = (*cross_border)->Sync("sync-" + crypto::NewAttestationId().substr(0, 16));
+      const cg::v1::PeerSyncReport report =
+          (*cross_border)->Sync("sync-" + crypto::NewAttestationId().substr(0, 16));
       for (const auto& peer : report.peers()) {
         if (peer.ok()) {
-          spdlog::info("synced with {}: {} keys added, {} recognitions superseded, {} revoked, "
-                       "{} statements stored",
-                       peer.peer_node_id(), peer.keys_added(), peer.recognitions_superseded(),
-                       peer.recognitions_revoked(), peer.statements_stored());
+          spdlog::info(
+              "synced with {}: {} keys added, {} recognitions superseded, {} revoked, "
+              "{} statements stored",
+              peer.peer_node_id(), peer.keys_added(), peer.recognitions_superseded(),
+              peer.recognitions_revoked(), peer.statements_stored());
         }
       }
     });

@@ -1,16 +1,16 @@
 #include "gateway/cross_border.h"
 
-#include <algorithm>
-#include <thread>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "crypto/attestation.h"
 #include "crypto/key_rollover.h"
-#include "specs/file_io.h"
 #include "gateway/peer_client.h"
 #include "mapping/identifier.h"
+#include "specs/file_io.h"
 #include "specs/json.h"
 
 namespace cg::gateway {
@@ -20,13 +20,21 @@ constexpr std::string_view kProtobuf = "application/x-protobuf";
 // The most of a peer's error message passed on to the caller.
 constexpr size_t kMaxPassedMessage = 300;
 
+// Text from the peer, fit to pass on: at most kMaxPassedMessage bytes, no control
+// characters.
+std::string Printable(std::string_view text) {
+  std::string out(text.substr(0, kMaxPassedMessage));
+  std::erase_if(out, [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+  return out;
+}
+
 CrossBorderError Unavailable(std::string_view peer, const Status& status) {
   return {503, "PEER_UNAVAILABLE", fmt::format("{} is unavailable: {}", peer, status.message())};
 }
 
 CrossBorderError BadPeer(std::string_view peer, std::string_view why) {
-  return {502, "BAD_PEER", fmt::format("{} answered something this node cannot accept: {}", peer,
-                                       why)};
+  return {502, "BAD_PEER",
+          fmt::format("{} answered something this node cannot accept: {}", peer, Printable(why))};
 }
 
 // A transport failure of PeerClient::Call, as the caller should see it.
@@ -56,10 +64,7 @@ CrossBorderError FromRefusal(std::string_view peer, const PeerResponse& response
   if (!JsonToMessage(response.body, &body).ok() || !IsErrorCode(body.code())) {
     return BadPeer(peer, fmt::format("a {} without a readable error body", response.status));
   }
-  std::string message = body.message().substr(0, kMaxPassedMessage);
-  message.erase(std::remove_if(message.begin(), message.end(),
-                               [](unsigned char c) { return c < 0x20 || c == 0x7f; }),
-                message.end());
+  const std::string message = Printable(body.message());
   const int status = response.status == 429 ? 503 : response.status;
   return {status, body.code(), fmt::format("{} refused: {}", peer, message)};
 }
@@ -101,7 +106,7 @@ std::string_view HomeSideOf(const mapping::EntityId& id) {
 struct CrossBorder::Peer {
   std::string node_id;
   std::string side;
-  std::string keys_file;  // where accepted rollovers are saved; may be empty
+  std::string keys_file;               // where accepted rollovers are saved; may be empty
   std::unique_ptr<PeerClient> client;  // GETs and idempotent calls, with retries
   // Attestation requests: one attempt per call. A retry must carry a fresh nonce
   // and time (the home node refuses a nonce twice), so Request retries itself.
@@ -111,8 +116,10 @@ struct CrossBorder::Peer {
 StatusOr<PeerEndpoint> PeerEndpointFor(const config::NodeConfig& config,
                                        const config::TrustedNodeConfig& trusted) {
   if (config.peer.cert_file.empty()) {
-    return InvalidArgumentError(trusted.origin + ": base_url is set but [peer] names no "
-                                "cert_file and key_file to call " + trusted.node_id + " with");
+    return InvalidArgumentError(trusted.origin +
+                                ": base_url is set but [peer] names no "
+                                "cert_file and key_file to call " +
+                                trusted.node_id + " with");
   }
   if (trusted.ca_file.empty()) {
     return InvalidArgumentError(trusted.origin + ": base_url needs ca_file, the CA of " +
@@ -186,8 +193,8 @@ CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request
                             "subject_id: " + request.subject_id() +
                                 " is of this node's side; ask POST /v1/attestations"};
   }
-  auto found = std::find_if(peers_.begin(), peers_.end(),
-                            [&](const auto& p) { return p->side == side; });
+  auto found =
+      std::find_if(peers_.begin(), peers_.end(), [&](const auto& p) { return p->side == side; });
   if (found == peers_.end()) {
     return CrossBorderError{409, "NO_PEER",
                             fmt::format("no peer node of side {} is configured", side)};
@@ -196,16 +203,14 @@ CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request
 
   // 1. Ask the home node, bound to a fresh nonce and to the audience. A try that
   // does not reach it is repeated with a new nonce and time, after a backoff.
-  const std::string audience =
-      request.audience().empty() ? service_.node_id() : request.audience();
+  const std::string audience = request.audience().empty() ? service_.node_id() : request.audience();
   cg::v1::IssueRequest ask;
   ask.set_subject_id(request.subject_id());
   ask.set_audience(audience);
   ask.set_purpose(request.purpose());
   ask.set_consent_ref(request.consent_ref());
-  ask.set_requesting_party(
-      std::string(requesting_party.substr(0, kMaxRequestingPartyLength - 40)) + " via " +
-      service_.node_id());
+  ask.set_requesting_party(std::string(requesting_party.substr(0, kMaxRequestingPartyLength - 40)) +
+                           " via " + service_.node_id());
   Clock::time_point now;
   StatusOr<PeerResponse> answer = UnavailableError("not asked");
   for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
@@ -270,10 +275,11 @@ CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request
   recognize.set_audience(audience);
   recognize.set_purpose(request.purpose());
   recognize.set_consent_ref(request.consent_ref());
-  recognize.set_requesting_party(std::string(requesting_party.substr(0, kMaxRequestingPartyLength)));
+  recognize.set_requesting_party(
+      std::string(requesting_party.substr(0, kMaxRequestingPartyLength)));
   auto recognised = service_.Recognize(recognize);
-  if (!recognised.ok() &&
-      std::string_view(recognised.status().message()).starts_with("attestation not valid: UNKNOWN_KEY")) {
+  if (!recognised.ok() && std::string_view(recognised.status().message())
+                              .starts_with("attestation not valid: UNKNOWN_KEY")) {
     // The home node may have rotated its key since the last sync: take its signed
     // rollovers now and try once more.
     if (auto added = SyncKeys(peer, request_id); added.ok() && *added > 0) {
@@ -353,7 +359,8 @@ cg::v1::PeerSyncReport CrossBorder::Sync(std::string_view request_id) {
       cg::v1::Envelope envelope;
       if (!envelope.ParseFromString(status->body)) {
         fail("status list", "not an Envelope");
-      } else if (auto changes = service_.ApplyPeerStatusList(envelope, peer->node_id); !changes.ok()) {
+      } else if (auto changes = service_.ApplyPeerStatusList(envelope, peer->node_id);
+                 !changes.ok()) {
         fail("status list", changes.status().message());
       } else {
         result->set_recognitions_superseded(changes->superseded);
@@ -378,8 +385,8 @@ cg::v1::PeerSyncReport CrossBorder::Sync(std::string_view request_id) {
           break;  // the peer is unreachable or misbehaving: not batch by batch
         }
         if (answer->status != 200 || !statements.ParseFromString(answer->body)) {
-          fail("statements", fmt::format("HTTP {} without an EntityStatementResponse",
-                                         answer->status));
+          fail("statements",
+               fmt::format("HTTP {} without an EntityStatementResponse", answer->status));
           continue;
         }
         std::vector<cg::v1::Envelope> envelopes(statements.statements().begin(),

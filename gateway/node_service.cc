@@ -1,5 +1,7 @@
 #include "gateway/node_service.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -7,8 +9,6 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "crypto/attestation.h"
 #include "crypto/digest.h"
@@ -699,11 +699,10 @@ StatusOr<PeerStatusChanges> NodeService::ApplyPeerStatusList(const cg::v1::Envel
     // The recognition follows what it recognises: revoked with it, or superseded
     // with it (a new period, a credit repair).
     const bool revoked = entry->state() == cg::v1::ATTESTATION_STATE_REVOKED;
-    const std::string reason =
-        fmt::format("{} {} the recognised attestation {}{}{}", peer_node_id,
-                    revoked ? "revoked" : "superseded", entry->attestation_id(),
-                    entry->reason().empty() ? "" : ": ",
-                    entry->reason().substr(0, kMaxReasonLength / 2));
+    const std::string reason = fmt::format(
+        "{} {} the recognised attestation {}{}{}", peer_node_id, revoked ? "revoked" : "superseded",
+        entry->attestation_id(), entry->reason().empty() ? "" : ": ",
+        entry->reason().substr(0, kMaxReasonLength / 2));
     const Status changed = store->ChangeAttestationState(
         recognition.attestation_id,
         revoked ? AttestationState::kRevoked : AttestationState::kSuperseded, reason, now);

@@ -20,9 +20,8 @@ Status ReplayGuard::Check(std::string_view client, std::string_view nonce,
   const Clock::time_point now = now_();
   if (requested_at < now - window_ || requested_at > now + window_) {
     return OutOfRangeError("requested_at: " + FormatRfc3339(requested_at) +
-                                " is outside this node's timestamp window of " +
-                                std::to_string(window_.count()) + " s around " +
-                                FormatRfc3339(now));
+                           " is outside this node's timestamp window of " +
+                           std::to_string(window_.count()) + " s around " + FormatRfc3339(now));
   }
   // A digest of who and which nonce: small and of one size, whatever the input.
   std::string key = crypto::Sha256(std::string(client) + '\n' + std::string(nonce));
@@ -32,8 +31,9 @@ Status ReplayGuard::Check(std::string_view client, std::string_view nonce,
     expiry_.pop_front();
   }
   if (seen_.contains(key)) {
-    return AlreadyExistsError("nonce: already used by this peer within the timestamp window "
-                              "(a replayed request)");
+    return AlreadyExistsError(
+        "nonce: already used by this peer within the timestamp window "
+        "(a replayed request)");
   }
   if (seen_.size() >= kMaxRememberedNonces) {
     return ResourceExhaustedError("too many peer requests within the timestamp window");

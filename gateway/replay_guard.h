@@ -26,8 +26,9 @@ inline constexpr size_t kMaxGuardedNonceLength = 128;
 
 class ReplayGuard {
  public:
-  explicit ReplayGuard(std::chrono::seconds window,
-                       std::function<Clock::time_point()> now = [] { return Clock::now(); });
+  explicit ReplayGuard(
+      std::chrono::seconds window,
+      std::function<Clock::time_point()> now = [] { return Clock::now(); });
 
   // kInvalidArgument when the nonce is empty or longer than kMaxGuardedNonceLength,
   // or `requested_at` is unset (the epoch); kOutOfRange when `requested_at` is

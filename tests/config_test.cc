@@ -921,9 +921,11 @@ TEST(PeerConfigTest, DefaultsAndValues) {
   EXPECT_TRUE(config->peer.cert_file.empty());
   EXPECT_EQ(config->peer.timestamp_window_seconds,
             config::kPeerTimestampWindowSecondsRange.default_value);
-  EXPECT_EQ(config->peer.sync_interval_seconds, config::kPeerSyncIntervalSecondsRange.default_value);
-  config = Parse(Minimal("[peer]\ncert_file = \"tls/peer.pem\"\nkey_file = \"tls/peer.key\"\n"
-                         "attempts = 1\ntimestamp_window_seconds = 60\nsync_interval_seconds = 0\n"));
+  EXPECT_EQ(config->peer.sync_interval_seconds,
+            config::kPeerSyncIntervalSecondsRange.default_value);
+  config =
+      Parse(Minimal("[peer]\ncert_file = \"tls/peer.pem\"\nkey_file = \"tls/peer.key\"\n"
+                    "attempts = 1\ntimestamp_window_seconds = 60\nsync_interval_seconds = 0\n"));
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_THAT(config->peer.cert_file, ::testing::EndsWith("tls/peer.pem"));
   EXPECT_EQ(config->peer.attempts, 1);

@@ -431,11 +431,12 @@ TEST_F(RecognitionTest, APeerStatusListEndsOnlyRecognitionsOfThatPeersAttestatio
   ASSERT_TRUE(recognised.ok()) << recognised.status().ToString();
 
   // Another node hk trusts lists sz's attestation id as superseded.
-  auto rogue = crypto::KeySet::Create("sz-node-2", "sz", "", crypto::KdfStrength::kPlaintextForTests,
-                                      Clock::now() - std::chrono::hours(1));
+  auto rogue =
+      crypto::KeySet::Create("sz-node-2", "sz", "", crypto::KdfStrength::kPlaintextForTests,
+                             Clock::now() - std::chrono::hours(1));
   ASSERT_TRUE(rogue.ok());
-  ASSERT_TRUE(hk->UpdateTrust([&](crypto::TrustList& t) { return t.Add(rogue->PublicKeys()); })
-                  .ok());
+  ASSERT_TRUE(
+      hk->UpdateTrust([&](crypto::TrustList& t) { return t.Add(rogue->PublicKeys()); }).ok());
   cg::v1::StatusList list;
   list.set_version(1);
   list.mutable_issuer()->set_node_id("sz-node-2");
@@ -461,8 +462,7 @@ TEST_F(RecognitionTest, APeerStatusListEndsOnlyRecognitionsOfThatPeersAttestatio
   changes = hk->ApplyPeerStatusList(*own_list, "sz-node-1");
   ASSERT_TRUE(changes.ok()) << changes.status().ToString();
   EXPECT_EQ(changes->superseded, 1u);
-  EXPECT_EQ(hk->GetAttestation(recognised->attestation_id())->state,
-            AttestationState::kSuperseded);
+  EXPECT_EQ(hk->GetAttestation(recognised->attestation_id())->state, AttestationState::kSuperseded);
   changes = hk->ApplyPeerStatusList(*own_list, "sz-node-1");
   ASSERT_TRUE(changes.ok());
   EXPECT_EQ(changes->superseded, 0u);

@@ -260,7 +260,7 @@ TEST(PeerAuthoritiesTest, APeerCaAnywhereAboveTheLeafMakesAPeerOnly) {
     STACK_OF(X509)* stack = sk_X509_new_null();
     for (X509* c : certificates) sk_X509_push(stack, c);
     return std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)>(
-        stack, [](STACK_OF(X509)* s) { sk_X509_free(s); });
+        stack, [](STACK_OF(X509) * s) { sk_X509_free(s); });
   };
   auto under_peer = chain({leaf.get(), middle.get(), root.get()});
   EXPECT_EQ(authorities->IssuerOf(under_peer.get()), "hk-node-1");

@@ -10,15 +10,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 #include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proto/api.pb.h"
@@ -170,11 +170,11 @@ class TwoNodeTest : public ::testing::Test {
       ASSERT_TRUE(
           test::SetTomlValue(node->dir.config_file, "peer", "sync_interval_seconds", "0").ok());
     }
-    ProcessResult added = Cli({"peer", "add", "--config", sz_.dir.config_file, "--peer-config",
-                               hk_.dir.config_file});
+    ProcessResult added =
+        Cli({"peer", "add", "--config", sz_.dir.config_file, "--peer-config", hk_.dir.config_file});
     ASSERT_EQ(added.exit_code, 0) << added.Describe();
-    added = Cli({"peer", "add", "--config", hk_.dir.config_file, "--peer-config",
-                 sz_.dir.config_file});
+    added =
+        Cli({"peer", "add", "--config", hk_.dir.config_file, "--peer-config", sz_.dir.config_file});
     ASSERT_EQ(added.exit_code, 0) << added.Describe();
     Start(sz_);
     Start(hk_);
@@ -212,12 +212,24 @@ class TwoNodeTest : public ::testing::Test {
   }
 
   // curl with `who`'s certificate for `role` to `to`'s API.
-  Answer CallAs(const Node& who, const Node& to, const std::string& role,
-                const std::string& method, const std::string& path, const std::string& body = "") {
-    Args argv = {"/usr/bin/curl", "-sS",  "--max-time", "30", "--cacert",
-                 to.dir.File("tls/ca.pem"), "--cert", who.dir.File("tls/clients/" + role + ".pem"),
-                 "--key", who.dir.File("tls/clients/" + role + ".key"), "-H",
-                 "content-type: application/json", "-X", method, "-w", "\n%{http_code}"};
+  Answer CallAs(const Node& who, const Node& to, const std::string& role, const std::string& method,
+                const std::string& path, const std::string& body = "") {
+    Args argv = {"/usr/bin/curl",
+                 "-sS",
+                 "--max-time",
+                 "30",
+                 "--cacert",
+                 to.dir.File("tls/ca.pem"),
+                 "--cert",
+                 who.dir.File("tls/clients/" + role + ".pem"),
+                 "--key",
+                 who.dir.File("tls/clients/" + role + ".key"),
+                 "-H",
+                 "content-type: application/json",
+                 "-X",
+                 method,
+                 "-w",
+                 "\n%{http_code}"};
     if (!body.empty()) argv.insert(argv.end(), {"-d", body});
     argv.push_back("https://127.0.0.1:" + std::to_string(to.port) + path);
     test::ProcessOptions options;
@@ -243,10 +255,10 @@ class TwoNodeTest : public ::testing::Test {
   std::string RecordConsent(const std::string& subject, const std::string& purpose,
                             const std::string& audience) {
     const std::string until = FormatRfc3339(Clock::now() + std::chrono::hours(24 * 30));
-    const Answer a = Call(hk_, "operator", "POST", "/v1/consents",
-                          R"({"subjectId":")" + subject + R"(","purpose":")" + purpose +
-                              R"(","audience":")" + audience + R"(","validUntil":")" + until +
-                              R"("})");
+    const Answer a =
+        Call(hk_, "operator", "POST", "/v1/consents",
+             R"({"subjectId":")" + subject + R"(","purpose":")" + purpose + R"(","audience":")" +
+                 audience + R"(","validUntil":")" + until + R"("})");
     EXPECT_EQ(a.status, 201) << a.body;
     return Parse<cg::v1::Consent>(a.body).consent_id();
   }
@@ -356,14 +368,13 @@ TEST_F(TwoNodeTest, AgencyGetsShenzhenAttestationWithHongKongRecognition) {
   auto sz_audit = ReadFileLimited(sz_.dir.File("audit.log"), 1 << 20);
   ASSERT_TRUE(hk_audit.ok() && sz_audit.ok());
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(*hk_audit, m,
-                                std::regex(R"re("request_id":"([^"]+)"[^\n]*"action":"cross-border")re")))
+  ASSERT_TRUE(std::regex_search(
+      *hk_audit, m, std::regex(R"re("request_id":"([^"]+)"[^\n]*"action":"cross-border")re")))
       << *hk_audit;
   EXPECT_THAT(*sz_audit, HasSubstr("\"request_id\":\"" + m[1].str() + "\""));
 
   // The Hong Kong node stored its recognition; both nodes verify the pair.
-  const Answer listed =
-      Call(hk_, "agency", "GET", "/v1/entities/" + sz_subject_ + "/attestations");
+  const Answer listed = Call(hk_, "agency", "GET", "/v1/entities/" + sz_subject_ + "/attestations");
   EXPECT_THAT(listed.body, HasSubstr(pair.recognition_id()));
   cg::v1::VerifyRequest verify;
   *verify.mutable_envelope() = pair.recognition();
@@ -440,8 +451,7 @@ TEST_F(TwoNodeTest, NewPeriodAndCreditRepairSupersedeAcrossTheBorder) {
   ProcessResult offline = VerifyOffline(before, "");
   EXPECT_EQ(offline.exit_code, 1) << offline.Describe();
   EXPECT_THAT(offline.stdout_text, HasSubstr("SUPERSEDED"));
-  const Answer record =
-      Call(hk_, "agency", "GET", "/v1/entities/" + sz_subject_ + "/attestations");
+  const Answer record = Call(hk_, "agency", "GET", "/v1/entities/" + sz_subject_ + "/attestations");
   EXPECT_THAT(record.body, HasSubstr("ATTESTATION_STATE_SUPERSEDED"));
 
   // The new period's grade crosses the border; then a credit repair re-grades it.
@@ -474,14 +484,14 @@ TEST_F(TwoNodeTest, EquityPenetratedAcrossTheBorderThroughStatements) {
     // Before the statements: no chain crosses through the other side's owners.
     const cg::v1::PeerSyncResult synced = Sync(*d.asking);
     EXPECT_GT(synced.statements_stored(), 0u);
-    ProcessResult r =
-        Cli({"evaluate", "--period", kPeriod, "--config", d.asking->dir.config_file});
+    ProcessResult r = Cli({"evaluate", "--period", kPeriod, "--config", d.asking->dir.config_file});
     ASSERT_EQ(r.exit_code, 0) << r.Describe();
 
     std::string firm;
     for (const std::string& candidate : *d.firms) {
       r = Cli({"explain", candidate, "--config", d.asking->dir.config_file});
-      if (r.exit_code == 0 && r.stdout_text.find("via statement of " + d.via) != std::string::npos) {
+      if (r.exit_code == 0 &&
+          r.stdout_text.find("via statement of " + d.via) != std::string::npos) {
         firm = candidate;
         break;
       }
@@ -552,9 +562,9 @@ TEST_F(TwoNodeTest, KeyRotationReachesThePeer) {
 // The home node's replay protection, seen from a peer's own certificate.
 TEST_F(TwoNodeTest, ReplayedAndStalePeerRequestsAreRefused) {
   const std::string now = FormatRfc3339(Clock::now());
-  const std::string body = R"({"subjectId":")" + sz_subject_ +
-                           R"(","audience":"hk-node-1","nonce":"0123456789abcdef","requestedAt":")" +
-                           now + R"("})";
+  const std::string body =
+      R"({"subjectId":")" + sz_subject_ +
+      R"(","audience":"hk-node-1","nonce":"0123456789abcdef","requestedAt":")" + now + R"("})";
   const Answer first = CallAs(hk_, sz_, "peer", "POST", "/v1/attestations", body);
   EXPECT_EQ(first.status, 201) << first.body;
   const Answer replayed = CallAs(hk_, sz_, "peer", "POST", "/v1/attestations", body);
@@ -582,15 +592,15 @@ TEST_F(TwoNodeTest, ReplayedAndStalePeerRequestsAreRefused) {
   EXPECT_EQ(sz_lookup.status, 200) << sz_lookup.body;
 
   // A nonce longer than any the protocol allows is refused before it is remembered.
-  const Answer long_nonce = CallAs(hk_, sz_, "peer", "POST", "/v1/attestations",
-                                   R"({"subjectId":")" + sz_subject_ + R"(","nonce":")" +
-                                       std::string(200, 'n') + R"(","requestedAt":")" + now +
-                                       R"("})");
+  const Answer long_nonce =
+      CallAs(hk_, sz_, "peer", "POST", "/v1/attestations",
+             R"({"subjectId":")" + sz_subject_ + R"(","nonce":")" + std::string(200, 'n') +
+                 R"(","requestedAt":")" + now + R"("})");
   EXPECT_EQ(long_nonce.status, 400) << long_nonce.body;
 
   // The other side's CA makes peers only: its agency certificate is nobody here.
-  const Answer agency = CallAs(hk_, sz_, "agency", "GET", "/v1/entities/" + sz_subject_ +
-                                                             "/evaluation");
+  const Answer agency =
+      CallAs(hk_, sz_, "agency", "GET", "/v1/entities/" + sz_subject_ + "/evaluation");
   EXPECT_EQ(agency.status, 403) << agency.body;
   EXPECT_EQ(ErrorCode(agency), "NO_ROLE");
 }
@@ -646,10 +656,10 @@ TEST_F(TwoNodeTest, TamperedUnknownAndUnreachablePeersAreRefused) {
   // Operations see it in the metrics.
   test::ProcessOptions options;
   options.timeout = 20s;
-  const ProcessResult metrics = RunProcess(
-      {"/usr/bin/curl", "-sS",
-       "http://127.0.0.1:" + std::to_string(hk_.process->admin_port()) + "/metrics"},
-      options);
+  const ProcessResult metrics =
+      RunProcess({"/usr/bin/curl", "-sS",
+                  "http://127.0.0.1:" + std::to_string(hk_.process->admin_port()) + "/metrics"},
+                 options);
   EXPECT_THAT(metrics.stdout_text,
               HasSubstr("cg_cross_border_failures_total{code=\"PEER_UNAVAILABLE\"} 1"));
 }
@@ -671,8 +681,7 @@ TEST_F(TwoNodeTest, PeerWithAnotherCertificateIsBadPeer) {
   const Answer refused = CrossBorder(hk_, "agency", sz_subject_, "credit-check");
   EXPECT_EQ(refused.status, 502) << refused.body;
   EXPECT_EQ(ErrorCode(refused), "BAD_PEER");
-  const Answer listed =
-      Call(hk_, "agency", "GET", "/v1/entities/" + sz_subject_ + "/attestations");
+  const Answer listed = Call(hk_, "agency", "GET", "/v1/entities/" + sz_subject_ + "/attestations");
   EXPECT_THAT(listed.body, ::testing::Not(HasSubstr("attestation_id")));
 }
 

@@ -119,7 +119,7 @@ StatusOr<PeerAuthorities> PeerAuthorities::Load(const std::vector<Ca>& cas) {
   return out;
 }
 
-std::string PeerAuthorities::IssuerOf(STACK_OF(X509)* verified_chain) const {
+std::string PeerAuthorities::IssuerOf(STACK_OF(X509) * verified_chain) const {
   if (verified_chain == nullptr) return {};
   const int length = sk_X509_num(verified_chain);
   for (int i = 1; i < length; ++i) {
@@ -131,7 +131,7 @@ std::string PeerAuthorities::IssuerOf(STACK_OF(X509)* verified_chain) const {
   return {};
 }
 
-void PeerAuthorities::Apply(STACK_OF(X509)* verified_chain, ClientIdentity& identity) const {
+void PeerAuthorities::Apply(STACK_OF(X509) * verified_chain, ClientIdentity& identity) const {
   if (entries_.empty()) return;
   identity.peer_node_id = IssuerOf(verified_chain);
   if (!identity.peer_node_id.empty() && identity.role != Role::kPeer) identity.role.reset();

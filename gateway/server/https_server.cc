@@ -72,8 +72,8 @@ constexpr std::string_view kUnparsedRoute = "unparsed";
 // 1 to 64 characters of [A-Za-z0-9._-]: safe in logs and headers.
 bool IsWellFormedRequestId(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -584,7 +584,8 @@ class Session final : public SessionBase {
     // nodes' audit logs can be matched: adopted when well-formed.
     if (identity_.role == Role::kPeer) {
       const std::string* caller_id = request->FindHeader("x-request-id");
-      if (caller_id != nullptr && IsWellFormedRequestId(*caller_id)) pending.request_id = *caller_id;
+      if (caller_id != nullptr && IsWellFormedRequestId(*caller_id))
+        pending.request_id = *caller_id;
     }
     request->request_id = pending.request_id;
     request->client = identity_;
