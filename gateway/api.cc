@@ -152,6 +152,12 @@ std::string Api::RouteOf(std::string_view method, std::string_view target) {
   return "other";
 }
 
+bool Api::AnswersQuickly(std::string_view method, std::string_view target) {
+  if (method != "GET") return false;
+  const std::string route = RouteOf(method, target);
+  return route == "/v1/entities/{id}/evaluation" || route == "/v1/keys";
+}
+
 HttpResponse Api::Handle(const HttpRequest& request) {
   ApiCall call{request, Segments(request.target), Wire::kJson, {}};
   call.audit.set_request_id(request.request_id);

@@ -88,6 +88,11 @@ class Api {
   // or "other".
   static std::string RouteOf(std::string_view method, std::string_view target);
 
+  // Whether a request is answered quickly and never waits long (a point read of the
+  // store, no disk sync, no call to a peer): an evaluation lookup or the node's
+  // keys. The server answers these on its network threads.
+  static bool AnswersQuickly(std::string_view method, std::string_view target);
+
  private:
   server::HttpResponse Dispatch(ApiCall& call);
 

@@ -267,6 +267,9 @@ int Serve(const ServeOptions& o) {
   options.handler = [&api](const server::HttpRequest& request) { return api.Handle(request); };
   options.readiness = [&readiness] { return readiness.ready(); };
   options.route_namer = &Api::RouteOf;
+  options.answer_inline = [](const server::HttpRequest& request) {
+    return Api::AnswersQuickly(request.method, request.target);
+  };
   options.metrics = metrics;
   // After `key rotate`: sign with the new key from now on, and publish its rollover.
   // Unsealing the key set takes Argon2id's time: done on a thread of its own, not on

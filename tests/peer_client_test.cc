@@ -480,12 +480,17 @@ TEST_F(PeerClientTest, ClientCertificateTheServerDoesNotTrustIsUnauthenticated) 
 }
 
 TEST_F(PeerClientTest, SlowPeerTimesOut) {
-  std::mutex mutex;
-  std::condition_variable released_cv;
-  bool released = false;
-  Start([&](const HttpRequest&) {
-    std::unique_lock lock(mutex);
-    released_cv.wait_for(lock, 5s, [&] { return released; });
+  // Shared with the handler, which may still be waking up when the test returns (the
+  // server stops in TearDown, after this function's locals are gone).
+  struct Gate {
+    std::mutex mutex;
+    std::condition_variable released_cv;
+    bool released = false;
+  };
+  auto gate = std::make_shared<Gate>();
+  Start([gate](const HttpRequest&) {
+    std::unique_lock lock(gate->mutex);
+    gate->released_cv.wait_for(lock, 5s, [&] { return gate->released; });
     return Json(200, "{}");
   });
   PeerClientOptions options = FastOptions();
@@ -497,10 +502,10 @@ TEST_F(PeerClientTest, SlowPeerTimesOut) {
   StatusOr<PeerResponse> response = client->Call("POST", "/v1/attestations", "{}", kJson, "r");
   const long elapsed = Millis(Clock::now() - start);
   {
-    const std::lock_guard lock(mutex);
-    released = true;
+    const std::lock_guard lock(gate->mutex);
+    gate->released = true;
   }
-  released_cv.notify_all();
+  gate->released_cv.notify_all();
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_THAT(response.status().message(), StartsWith("peer timed out: "));

@@ -268,6 +268,30 @@ TEST_F(ServerTest, ValidClientCertificateReachesTheHandlerWithItsIdentity) {
   EXPECT_EQ(request.client.peer_address, "127.0.0.1");
 }
 
+// A request the server is told to answer inline is answered on the network thread:
+// here while the only handler thread is busy with a slow request.
+TEST_F(ServerTest, RequestsAnsweredInlineDoNotWaitForAHandlerThread) {
+  ServerOptions options = Options();
+  options.handler_threads = 1;
+  options.answer_inline = [](const HttpRequest& request) {
+    return request.target.starts_with("/echo-inline");
+  };
+  slow_for_ = 1500ms;
+  Start(std::move(options));
+  auto slow = Connect("bank");
+  ASSERT_FALSE(slow->Send(Request("GET", "/slow")));
+  for (int i = 0; i < 300 && !slow_started_; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(slow_started_);
+
+  const auto started = std::chrono::steady_clock::now();
+  const test::Response inline_answer = Call("bank", Request("GET", "/echo-inline"));
+  EXPECT_EQ(inline_answer.result_int(), 200);
+  EXPECT_THAT(inline_answer.body(), HasSubstr("/echo-inline"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1000ms)
+      << "the inline request waited for the busy handler thread";
+  EXPECT_EQ(slow->Read().response.result_int(), 200);
+}
+
 TEST_F(ServerTest, EveryConfiguredRoleIsRecognised) {
   Start();
   for (const auto& [name, role] :

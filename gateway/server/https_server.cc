@@ -664,6 +664,12 @@ class Session final : public SessionBase {
         return;
       }
     }
+    if (kTls && core_.options.answer_inline && core_.options.answer_inline(*pending.request)) {
+      // Quick and never waiting long: answered here, without the hand-off to a
+      // handler thread and back.
+      OnAnswered(CallHandler(*handler, *pending.request));
+      return;
+    }
     asio::post(*core_.handler_pool, [self = Self(), handler, request = pending.request] {
       HttpResponse response = CallHandler(*handler, *request);
       asio::post(self->executor_, [self, response = std::move(response)]() mutable {

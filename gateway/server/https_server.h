@@ -64,6 +64,11 @@ struct ServerOptions {
 
   // Answers every API request that passed the server's own checks. Required.
   RequestHandler handler;
+  // API requests for which this returns true are answered on the network thread
+  // that read them, without the hand-off to a handler thread: only for requests
+  // whose handler is quick and never waits long (lookups), since the thread serves
+  // other connections meanwhile. Empty: every request goes to a handler thread.
+  std::function<bool(const HttpRequest&)> answer_inline;
   // Answers admin requests other than /healthz, /readyz and /metrics; when empty
   // they get 404 NOT_FOUND.
   RequestHandler admin_handler;
