@@ -102,9 +102,9 @@ awk -F, 'NR > 1 && $4 !~ /^uscc:/' feeds/ownership.csv >>feeds-hk/ownership.csv
 wc -l feeds-sz/ownership.csv feeds-hk/ownership.csv | sed -n 1,2p
 
 step "2. Two nodes, each made by init (config, development CA, encrypted key, store), sharing the pseudonymisation key"
-run "$cg" init --side sz --dir sz --api-port "$sz_port" --admin-port "$sz_admin" --kdf interactive | sed -n 1,1p
+run "$cg" init --side sz --dir sz --api-port "$sz_port" --admin-port "$sz_admin" --kdf interactive | sed -n 1,2p
 run "$cg" init --side hk --dir hk --api-port "$hk_port" --admin-port "$hk_admin" --kdf interactive \
-  --pseudonym-key sz/keys/pseudonym.key | sed -n 1,1p
+  --pseudonym-key sz/keys/pseudonym.key | sed -n 1,2p
 
 step "3. Each trusts the other as its peer: its CA and public keys copied, a [[trust]] entry added"
 run "$cg" peer add --config sz/node.toml --peer-config hk/node.toml
