@@ -152,10 +152,8 @@ std::string Api::RouteOf(std::string_view method, std::string_view target) {
   return "other";
 }
 
-bool Api::AnswersQuickly(std::string_view method, std::string_view target) {
-  if (method != "GET") return false;
-  const std::string route = RouteOf(method, target);
-  return route == "/v1/entities/{id}/evaluation" || route == "/v1/keys";
+bool Api::AnswersQuickly(std::string_view method, std::string_view route) {
+  return method == "GET" && (route == "/v1/entities/{id}/evaluation" || route == "/v1/keys");
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {
@@ -308,7 +306,7 @@ HttpResponse Api::Dispatch(ApiCall& call) {
     AuditSubject(call, subject);
     call.audit.set_action(p[3] == "evaluation" ? "lookup" : "list");
     if (!MayAsk(req.client, subject)) return NotYours(call);
-    if (role == Role::kPeer && peers_.consent_required_for_peers) {
+    if (role == Role::kPeer && service_.consent_required_for_peers()) {
       return Error(call, 403, "CONSENT_REQUIRED",
                    "the other side gets this node's evaluations only as attestations under "
                    "the firm's consent (POST /v1/attestations with consent_ref)");
@@ -352,12 +350,8 @@ HttpResponse Api::Dispatch(ApiCall& call) {
       }
       if (!fresh.ok()) return FromStatus(call, fresh);
     }
-    if (role == Role::kPeer && peers_.consent_required_for_peers && issue.consent_ref().empty()) {
-      return Error(call, 403, "CONSENT_REQUIRED",
-                   "this node attests to the other side only under the firm's consent; "
-                   "give consent_ref");
-    }
-    auto issued = service_.Issue(issue);
+    auto issued =
+        service_.Issue(issue, role == Role::kPeer ? Requester::kPeer : Requester::kClient);
     if (!issued.ok()) {
       if (issued.status().code() == StatusCode::kPermissionDenied) {
         return Error(call, 403, ConsentRefusalCode(issued.status()), issued.status().message());

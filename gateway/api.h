@@ -71,9 +71,6 @@ class AuditLog {
 struct ApiPeers {
   CrossBorder* cross_border = nullptr;
   ReplayGuard* replay = nullptr;
-  // [policy] consent_required_for_peers: a peer's issuance without consent_ref is
-  // refused (403 CONSENT_REQUIRED); the consent itself is checked by Issue.
-  bool consent_required_for_peers = false;
 };
 
 class Api {
@@ -88,10 +85,11 @@ class Api {
   // or "other".
   static std::string RouteOf(std::string_view method, std::string_view target);
 
-  // Whether a request is answered quickly and never waits long (a point read of the
-  // store, no disk sync, no call to a peer): an evaluation lookup or the node's
-  // keys. The server answers these on its network threads.
-  static bool AnswersQuickly(std::string_view method, std::string_view target);
+  // Whether a request, by its method and route (RouteOf), is answered quickly and
+  // never waits long (a point read of the store, no disk sync, no call to a peer):
+  // an evaluation lookup or the node's keys. The server answers these on its network
+  // threads.
+  static bool AnswersQuickly(std::string_view method, std::string_view route);
 
  private:
   server::HttpResponse Dispatch(ApiCall& call);

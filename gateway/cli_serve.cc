@@ -220,6 +220,7 @@ int Serve(const ServeOptions& o) {
   service_options.validity = std::chrono::hours(24) * config->signing.validity_days;
   service_options.consent_required_purposes = config->policy.consent_required_purposes;
   service_options.audience_required = config->policy.default_audience_required;
+  service_options.consent_required_for_peers = config->policy.consent_required_for_peers;
   // A store connection per handler thread at most; requests beyond wait for one.
   service_options.readers = static_cast<unsigned>(std::min(config->api->handler_threads, 16)) + 1;
   // The shipped scales and the conservative translation, the home scale first.
@@ -241,8 +242,7 @@ int Serve(const ServeOptions& o) {
   ReplayGuard replay(std::chrono::seconds(config->peer.timestamp_window_seconds));
 
   auto metrics = std::make_shared<server::MetricsRegistry>();
-  Api api(**service, **audit, *metrics,
-          {cross_border->get(), &replay, config->policy.consent_required_for_peers});
+  Api api(**service, **audit, *metrics, {cross_border->get(), &replay});
   ReadinessProbe readiness(**service);
 
   server::ServerOptions options;
@@ -267,8 +267,8 @@ int Serve(const ServeOptions& o) {
   options.handler = [&api](const server::HttpRequest& request) { return api.Handle(request); };
   options.readiness = [&readiness] { return readiness.ready(); };
   options.route_namer = &Api::RouteOf;
-  options.answer_inline = [](const server::HttpRequest& request) {
-    return Api::AnswersQuickly(request.method, request.target);
+  options.answer_inline = [](const server::HttpRequest& request, std::string_view route) {
+    return Api::AnswersQuickly(request.method, route);
   };
   options.metrics = metrics;
   // After `key rotate`: sign with the new key from now on, and publish its rollover.

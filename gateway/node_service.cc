@@ -210,6 +210,7 @@ cg::v1::Consent ToConsent(const StoredConsent& c) {
 // What a caller asks to be signed into an attestation or recognition.
 struct RequestTerms {
   std::string_view audience, nonce, purpose, consent_ref, requesting_party;
+  Requester requester = Requester::kClient;
 };
 
 }  // namespace
@@ -296,6 +297,12 @@ class NodeService::Impl {
     if (t.consent_ref.empty() && ConsentRequired(t.purpose)) {
       return ConsentRefused("CONSENT_REQUIRED", "the purpose '" + std::string(t.purpose) +
                                                     "' needs a consent reference (consent_ref)");
+    }
+    if (t.consent_ref.empty() && t.requester == Requester::kPeer &&
+        options_.consent_required_for_peers) {
+      return ConsentRefused("CONSENT_REQUIRED",
+                            "this node attests to the other side only under the firm's "
+                            "consent; give consent_ref");
     }
     return OkStatus();
   }
@@ -415,6 +422,9 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Create(crypto::KeySet keys,
 }
 
 const std::string& NodeService::node_id() const { return impl_->node_id_; }
+bool NodeService::consent_required_for_peers() const {
+  return impl_->options_.consent_required_for_peers;
+}
 const std::string& NodeService::side() const { return impl_->side_; }
 
 Status NodeService::Ready() {
@@ -442,10 +452,12 @@ StatusOr<cg::v1::Evaluation> NodeService::CurrentEvaluation(std::string_view sub
   return evaluation;
 }
 
-StatusOr<cg::v1::IssueResponse> NodeService::Issue(const cg::v1::IssueRequest& request) {
+StatusOr<cg::v1::IssueResponse> NodeService::Issue(const cg::v1::IssueRequest& request,
+                                                   Requester requester) {
   CG_RETURN_IF_ERROR(CheckSubject(request.subject_id()));
-  const RequestTerms terms{request.audience(), request.nonce(), request.purpose(),
-                           request.consent_ref(), request.requesting_party()};
+  const RequestTerms terms{request.audience(),         request.nonce(),
+                           request.purpose(),          request.consent_ref(),
+                           request.requesting_party(), requester};
   CG_RETURN_IF_ERROR(impl_->CheckTerms(terms));
   CG_RETURN_IF_ERROR(impl_->CheckConsent(request.subject_id(), terms));
   CG_ASSIGN_OR_RETURN(cg::v1::Evaluation evaluation, CurrentEvaluation(request.subject_id()));

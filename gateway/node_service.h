@@ -50,6 +50,9 @@ struct NodeServiceOptions {
   std::vector<std::string> consent_required_purposes;
   // Whether every issuance must name its audience (the relying party).
   bool audience_required = false;
+  // Whether an issuance for a peer node (the other side) needs a consent reference,
+  // whatever the purpose ([policy] consent_required_for_peers).
+  bool consent_required_for_peers = false;
   // The scales the node grades on, its home scale first: recognitions translate
   // foreign grades onto the home scale through these, by `translation`.
   std::vector<mapping::Scale> scales = {mapping::ShenzhenSixLevelScale(),
@@ -60,6 +63,9 @@ struct NodeServiceOptions {
   // The clock (tests set it).
   std::function<Clock::time_point()> now = [] { return Clock::now(); };
 };
+
+// Who asks for an attestation: a client of this node, or the other side's node.
+enum class Requester { kClient, kPeer };
 
 // What became of the statements a peer sent.
 struct StatementIntake {
@@ -98,8 +104,14 @@ class NodeService {
   // or a missing audience the policy requires; kPermissionDenied (ConsentRefusalCode
   // says why) when the purpose needs a consent and there is none, or the consent
   // named is unknown, withdrawn, expired or for another subject, purpose or audience;
-  // kNotFound when the subject has no evaluation.
-  StatusOr<cg::v1::IssueResponse> Issue(const cg::v1::IssueRequest& request);
+  // kNotFound when the subject has no evaluation. `requester` kPeer: the other
+  // side's node asks, and consent_required_for_peers applies.
+  StatusOr<cg::v1::IssueResponse> Issue(const cg::v1::IssueRequest& request,
+                                        Requester requester = Requester::kClient);
+
+  // Whether the other side gets this node's evaluations only as attestations under
+  // the firm's consent (NodeServiceOptions::consent_required_for_peers).
+  bool consent_required_for_peers() const;
 
   // Recognises another side's attestation: verifies it against the trust list (it
   // must be valid, an attestation, and issued by another node), translates its joint

@@ -91,6 +91,22 @@ bank_verifies() {  # the bank's offline check of recognition.json + attestation.
   run "$cg" verify recognition.json attestation.json --trust sz-keys.json --trust hk-keys.json \
     --status sz-status.json --status hk-status.json "$@"
 }
+agency_asks() {  # flow 1: the Hong Kong agency asks about the Shenzhen firm
+  ask hk agency POST /v1/cross-border/attestations "{\"subject_id\":\"$sz_firm\",\"purpose\":\"credit-check\"}"
+  expect 201
+  show_pair
+}
+regrade() {  # loads Shenzhen grades for 2026-11 and re-evaluates the period
+  "$cg" load sz-grades "$1" --config sz/node.toml | tail -1
+  "$cg" evaluate --period 2026-11 --config sz/node.toml | grep -iE 'supersed|^evaluated' | sed -n 1,3p
+}
+superseded_across() {  # the Hong Kong node syncs; the bank's check must now fail
+  ask hk operator POST /v1/peers/sync
+  expect 200
+  echo "  hk sync: $(jq -r '.peers[0].recognitions_superseded // 0' <<<"$answer") recognition(s) superseded"
+  bank_verifies >flow4.txt && fail "$1"
+  grep -m2 -E 'SUPERSEDED' flow4.txt
+}
 
 step "1. A month of synthetic feeds (20,000 entities); each side keeps the ownership of its own entities"
 run "$cg" synth --entities 20000 --seed 2026 --period "$period" --out feeds
@@ -141,9 +157,7 @@ echo "(each node re-evaluates with the other side's statements: owners and risk 
 step "6. Flow 1: a Hong Kong agency looks up a Shenzhen firm through the Hong Kong node"
 sz_firm=$(awk -F, 'NR == 2 { print $1 }' feeds/sz-grades.csv)
 printf '$ curl (hk agency) POST /v1/cross-border/attestations {subject_id: %s, purpose: credit-check}\n' "$sz_firm"
-ask hk agency POST /v1/cross-border/attestations "{\"subject_id\":\"$sz_firm\",\"purpose\":\"credit-check\"}"
-expect 201
-show_pair
+agency_asks
 bank_verifies >flow1.txt || fail "flow 1 pair did not verify: $(cat flow1.txt)"
 grep -E '^(VALID|  VALID)|recognises|reason ' flow1.txt | sed -n 1,8p
 
@@ -193,9 +207,7 @@ explain_across hk '^uscc:' '^hk'
 echo "(natural persons cross only as pseudonyms: person:ps1-..., keyed with the shared key)"
 
 step "9. Flow 4: a new period changes the Shenzhen firm's grade; its attestation and the Hong Kong recognition are superseded"
-ask hk agency POST /v1/cross-border/attestations "{\"subject_id\":\"$sz_firm\",\"purpose\":\"credit-check\"}"
-expect 201
-show_pair
+agency_asks
 old_grade=$(jq -r .original_grade.grade <<<"$answer")
 new_grade=$([ "$old_grade" = E ] && echo B || echo E)
 awk -F, -v OFS=, -v firm="$sz_firm" -v grade="$new_grade" '
@@ -203,25 +215,13 @@ awk -F, -v OFS=, -v firm="$sz_firm" -v grade="$new_grade" '
   { sub(/,2026-10,/, ",2026-11,") }
   $1 == firm { sub(/,2026-11,[A-E+]+,/, ",2026-11," grade ",") }
   { print }' feeds/sz-grades.csv >sz-grades-2026-11.csv
-"$cg" load sz-grades sz-grades-2026-11.csv --config sz/node.toml | tail -1
-"$cg" evaluate --period 2026-11 --config sz/node.toml | grep -iE 'supersed|^evaluated' | sed -n 1,3p
-ask hk operator POST /v1/peers/sync
-expect 200
-echo "  hk sync: $(jq -r '.peers[0].recognitions_superseded // 0' <<<"$answer") recognition(s) superseded"
-bank_verifies >flow4.txt && fail "a superseded pair still verified"
-grep -m2 -E 'SUPERSEDED' flow4.txt
+regrade sz-grades-2026-11.csv
+superseded_across "a superseded pair still verified"
 echo "A credit repair: the firm's grade is corrected for 2026-11 and re-evaluated."
-ask hk agency POST /v1/cross-border/attestations "{\"subject_id\":\"$sz_firm\",\"purpose\":\"credit-check\"}"
-expect 201
-show_pair
+agency_asks
 sed "s/^\($sz_firm,.*,2026-11,\)$new_grade,/\1A+,/" sz-grades-2026-11.csv >sz-grades-repaired.csv
-"$cg" load sz-grades sz-grades-repaired.csv --config sz/node.toml | tail -1
-"$cg" evaluate --period 2026-11 --config sz/node.toml | grep -iE 'supersed' | sed -n 1,2p
-ask hk operator POST /v1/peers/sync
-expect 200
-echo "  hk sync: $(jq -r '.peers[0].recognitions_superseded // 0' <<<"$answer") recognition(s) superseded"
-bank_verifies >flow4b.txt && fail "a pair superseded by a credit repair still verified"
-grep -m1 -E 'SUPERSEDED' flow4b.txt
+regrade sz-grades-repaired.csv
+superseded_across "a pair superseded by a credit repair still verified"
 
 step "10. Refused, each with its own error"
 cp flow2-attestation.json attestation.json

@@ -17,8 +17,6 @@
 
 #include "specs/file_io.h"
 
-extern char** environ;
-
 namespace cg::test {
 namespace {
 
@@ -41,30 +39,6 @@ Status RunCli(const Args& args) {
   std::string command = "credit-gateway";
   for (const auto& a : args) command += " " + a;
   return InternalError(command + ": " + r.Describe());
-}
-
-// As test_process.cc: the caller's environment without its CG_* variables or the
-// ones being set, then the ones being set.
-std::vector<std::string> ChildEnvironment(
-    const std::vector<std::pair<std::string, std::string>>& extra) {
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    const std::string_view name = text.substr(0, text.find('='));
-    if (name.starts_with("CG_")) continue;
-    bool overridden = false;
-    for (const auto& [key, value] : extra) overridden = overridden || key == name;
-    if (!overridden) env.emplace_back(text);
-  }
-  for (const auto& [key, value] : extra) env.push_back(key + "=" + value);
-  return env;
-}
-
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  for (auto& s : strings) pointers.push_back(s.data());
-  pointers.push_back(nullptr);
-  return pointers;
 }
 
 std::string Trim(std::string_view text) {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "gateway/server/https_server.h"
+#include "tests/metric_value.h"
 #include "tests/server_test_pki.h"
 
 namespace cg::gateway {
@@ -625,17 +626,7 @@ TEST_F(PeerClientTest, ConnectionClosedAfterTheRequestIsRetried) {
   EXPECT_EQ(raw.connections(), 2);
 }
 
-// The value of one series ("name{labels}") in a Prometheus text rendering; -1 when
-// absent.
-double MetricValue(const std::string& text, const std::string& series) {
-  const std::string prefix = series + " ";
-  size_t at = 0;
-  while ((at = text.find(prefix, at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + prefix.size()));
-    at += prefix.size();
-  }
-  return -1;
-}
+using test::MetricValue;
 
 TEST_F(PeerClientTest, SequentialCallsReuseOneKeepAliveConnection) {
   Start([](const HttpRequest&) { return Json(200, "{}"); });

@@ -31,6 +31,7 @@
 #include "proto/keys.pb.h"
 #include "specs/file_io.h"
 #include "specs/json.h"
+#include "tests/metric_value.h"
 #include "tests/node_process.h"
 #include "tests/server_test_client.h"
 #include "tests/test_process.h"
@@ -91,17 +92,7 @@ std::string VerifyJson(const cg::v1::Envelope& envelope) {
   return MessageToJson(request, /*compact=*/true);
 }
 
-// The value of one series ("name{labels}") in a Prometheus text rendering; -1 when
-// absent.
-double MetricValue(const std::string& text, const std::string& series) {
-  const std::string prefix = series + " ";
-  size_t at = 0;
-  while ((at = text.find(prefix, at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + prefix.size()));
-    at += prefix.size();
-  }
-  return -1;
-}
+using test::MetricValue;
 
 // Lines of a CSV file split into fields (no quoting in the synthetic feeds).
 std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {

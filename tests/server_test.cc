@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gateway/server/https_server.h"
+#include "tests/metric_value.h"
 #include "tests/server_test_client.h"
 #include "tests/server_test_pki.h"
 #include "tests/test_process.h"
@@ -113,17 +114,7 @@ std::string Request(const std::string& method, const std::string& target,
   return text + "\r\n" + body;
 }
 
-// The value of one series ("name{labels}") in a Prometheus text rendering; -1 when
-// absent.
-double MetricValue(const std::string& text, const std::string& series) {
-  const std::string prefix = series + " ";
-  size_t at = 0;
-  while ((at = text.find(prefix, at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + prefix.size()));
-    at += prefix.size();
-  }
-  return -1;
-}
+using test::MetricValue;
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -273,7 +264,7 @@ TEST_F(ServerTest, ValidClientCertificateReachesTheHandlerWithItsIdentity) {
 TEST_F(ServerTest, RequestsAnsweredInlineDoNotWaitForAHandlerThread) {
   ServerOptions options = Options();
   options.handler_threads = 1;
-  options.answer_inline = [](const HttpRequest& request) {
+  options.answer_inline = [](const HttpRequest& request, std::string_view) {
     return request.target.starts_with("/echo-inline");
   };
   slow_for_ = 1500ms;

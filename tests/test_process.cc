@@ -69,6 +69,16 @@ int StdinFile(const std::string& text) {
   return fd;
 }
 
+void RecordWaitStatus(int status, ProcessResult& result) {
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.term_signal = WTERMSIG(status);
+  }
+}
+
+}  // namespace
+
 // The caller's environment without its CG_* variables or the ones being set, then
 // the ones being set.
 std::vector<std::string> ChildEnvironment(
@@ -92,16 +102,6 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   pointers.push_back(nullptr);
   return pointers;
 }
-
-void RecordWaitStatus(int status, ProcessResult& result) {
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.term_signal = WTERMSIG(status);
-  }
-}
-
-}  // namespace
 
 std::string ProcessResult::Describe() const {
   std::ostringstream out;

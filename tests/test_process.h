@@ -41,6 +41,13 @@ struct ProcessResult {
 // Not thread-safe with respect to other threads that fork.
 ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
+// For starting a child with execve: the caller's environment without its CG_*
+// variables or the ones in `extra`, then those in `extra` ...
+std::vector<std::string> ChildEnvironment(
+    const std::vector<std::pair<std::string, std::string>>& extra);
+// ... and the pointer array execve takes, null-terminated, into `strings`.
+std::vector<char*> CStrings(std::vector<std::string>& strings);
+
 // A fresh directory (mkdtemp under ::testing::TempDir()), removed with everything
 // in it when the TempDir is destroyed.
 class TempDir {

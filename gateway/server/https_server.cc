@@ -664,7 +664,8 @@ class Session final : public SessionBase {
         return;
       }
     }
-    if (kTls && core_.options.answer_inline && core_.options.answer_inline(*pending.request)) {
+    if (kTls && core_.options.answer_inline &&
+        core_.options.answer_inline(*pending.request, pending.route)) {
       // Quick and never waiting long: answered here, without the hand-off to a
       // handler thread and back.
       OnAnswered(CallHandler(*handler, *pending.request));

@@ -67,8 +67,9 @@ struct ServerOptions {
   // API requests for which this returns true are answered on the network thread
   // that read them, without the hand-off to a handler thread: only for requests
   // whose handler is quick and never waits long (lookups), since the thread serves
-  // other connections meanwhile. Empty: every request goes to a handler thread.
-  std::function<bool(const HttpRequest&)> answer_inline;
+  // other connections meanwhile. Called with the request and its route label (as
+  // route_namer gave it). Empty: every request goes to a handler thread.
+  std::function<bool(const HttpRequest&, std::string_view route)> answer_inline;
   // Answers admin requests other than /healthz, /readyz and /metrics; when empty
   // they get 404 NOT_FOUND.
   RequestHandler admin_handler;
