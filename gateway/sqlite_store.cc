@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "gateway/sorted_load.h"
 #include "gateway/store.h"
 #include "specs/timestamps.h"
 
@@ -153,6 +154,11 @@ constexpr const char* kAttestationColumns =
     "status_index, recognizes, state, reason, changed_at, superseded_by";
 
 constexpr int kBusyTimeoutMs = 10000;
+
+// The page cache of a connection (1 GiB), and of a connection during a feed load
+// written in key order (64 MiB; see SqliteFeedLoad::Begin).
+constexpr const char* kCacheSize = "PRAGMA cache_size = -1048576";
+constexpr const char* kLoadCacheSize = "PRAGMA cache_size = -65536";
 
 Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
   std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -346,73 +352,41 @@ WHERE (counterparty_jurisdiction, kind, due_date, settled_date, amount, currency
           excluded.settled_date, excluded.amount, excluded.currency, excluded.status)
 )sql";
 
-// The rows of one chunk of a load. Slots are reused from chunk to chunk, so copying
-// a row in reuses its strings' memory instead of allocating it again.
-template <typename Record>
-struct Chunk {
-  std::vector<Record> rows;
-  size_t size = 0;
-  void Add(const Record& r) {
-    if (size < rows.size()) {
-      rows[size] = r;
-    } else {
-      rows.push_back(r);
-    }
-    ++size;
-  }
-};
-
-// A row's place in key order: the first 16 bytes of its first key column, big-endian
-// and zero-padded (so they order as the text does), and its position in the chunk.
-// Most comparisons are settled by the integers without touching the rows.
-struct SortKey {
-  uint64_t head0, head1;
-  uint32_t index;
-};
-
-uint64_t BigEndianBytes(std::string_view s, size_t from) {
-  uint64_t v = 0;
-  for (size_t i = from; i < from + 8; ++i) {
-    v = (v << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
-  }
-  return v;
-}
-
-// Orders the chunk's rows by key(row), a tuple of its key columns; rows with the
-// same key stay in file order, so the later one is written last and wins.
-template <typename Record, typename Key>
-void SortChunk(const Chunk<Record>& chunk, Key key, std::vector<SortKey>& order) {
-  order.resize(chunk.size);
-  for (uint32_t i = 0; i < chunk.size; ++i) {
-    const std::string_view first = std::get<0>(key(chunk.rows[i]));
-    order[i] = {BigEndianBytes(first, 0), BigEndianBytes(first, 8), i};
-  }
-  std::sort(order.begin(), order.end(), [&](const SortKey& a, const SortKey& b) {
-    if (a.head0 != b.head0) return a.head0 < b.head0;
-    if (a.head1 != b.head1) return a.head1 < b.head1;
-    const auto c = key(chunk.rows[a.index]) <=> key(chunk.rows[b.index]);
-    return c != 0 ? c < 0 : a.index < b.index;
-  });
-}
-
 class SqliteFeedLoad : public FeedLoad {
  public:
   SqliteFeedLoad(sqlite3* db, mapping::FeedKind kind) : db_(db), kind_(kind) {}
 
   ~SqliteFeedLoad() override {
-    (void)WaitForWriter();  // the writer uses the connection: it must stop first
+    // The sorters' spill threads must stop before the transaction ends.
+    grades_.reset();
+    holdings_.reset();
+    performance_.reset();
     if (open_) (void)Exec(db_, "ROLLBACK", "rollback");
+    if (restore_cache_) (void)Exec(db_, kCacheSize, "configure");
   }
 
   Status Begin() {
+    if (kind_ != mapping::FeedKind::kOwnership) {
+      // Rows arrive in key order and these tables have no second index, so every
+      // page is filled once and done with: a small cache spills finished pages to
+      // the WAL as the load goes, instead of growing to 1 GiB (zeroing every page
+      // of it) and writing it all at the commit. At 4 million grades this alone
+      // takes the load from 17 s to 12 s. Ownership keeps the large cache for the
+      // random inserts into its index by owned_id.
+      CG_RETURN_IF_ERROR(Exec(db_, kLoadCacheSize, "configure"));
+      restore_cache_ = true;
+    }
     CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin load"));
     open_ = true;
     switch (kind_) {
       case mapping::FeedKind::kSzGrades:
+        grades_ = std::make_unique<SortedLoad<mapping::SzGradeRecord, SzGradeOrder>>();
         return upsert_.Prepare(db_, kUpsertSzGrade);
       case mapping::FeedKind::kOwnership:
+        holdings_ = std::make_unique<SortedLoad<mapping::OwnershipRecord, OwnershipOrder>>();
         return upsert_.Prepare(db_, kUpsertOwnership);
       case mapping::FeedKind::kPerformance:
+        performance_ = std::make_unique<SortedLoad<mapping::PerformanceRecord, PerformanceOrder>>();
         return upsert_.Prepare(db_, kUpsertPerformance);
       case mapping::FeedKind::kHkBureau:
         return upsert_.Prepare(db_, kUpsertHkBureau);
@@ -420,16 +394,12 @@ class SqliteFeedLoad : public FeedLoad {
     return InternalError("unknown feed");
   }
 
-  // Rows are buffered and written a chunk at a time in key order: B-tree inserts in
-  // key order touch each page once per chunk instead of once per row, which is what
-  // keeps a load fast once the table outgrows the page cache.
-  Status Put(const mapping::SzGradeRecord& r) override { return Buffer(grades_, r, kSzGrades); }
-  Status Put(const mapping::OwnershipRecord& r) override {
-    return Buffer(holdings_, r, kOwnership);
-  }
-  Status Put(const mapping::PerformanceRecord& r) override {
-    return Buffer(performance_, r, kPerformance);
-  }
+  // Rows reach the table in key order (gateway/sorted_load.h): B-tree inserts in key
+  // order append instead of splitting pages all over the tree, which is what keeps a
+  // load fast once the table outgrows the page cache.
+  Status Put(const mapping::SzGradeRecord& r) override { return Buffer(grades_, r); }
+  Status Put(const mapping::OwnershipRecord& r) override { return Buffer(holdings_, r); }
+  Status Put(const mapping::PerformanceRecord& r) override { return Buffer(performance_, r); }
   Status Put(const mapping::HkBureauRecord& r) override {
     if (kind_ != mapping::FeedKind::kHkBureau) return WrongFeed();
     // Few and large: written as they come.
@@ -442,8 +412,10 @@ class SqliteFeedLoad : public FeedLoad {
 
   StatusOr<LoadCounts> Commit(const Source& source) override {
     if (!open_) return FailedPreconditionError("the load is already committed");
-    CG_RETURN_IF_ERROR(WaitForWriter());
-    CG_RETURN_IF_ERROR(WriteChunk(grades_, holdings_, performance_));
+    auto write = [this](const auto& r) { return Write(r); };
+    if (grades_) CG_RETURN_IF_ERROR(grades_->Drain(write));
+    if (holdings_) CG_RETURN_IF_ERROR(holdings_->Drain(write));
+    if (performance_) CG_RETURN_IF_ERROR(performance_->Drain(write));
     Statement record;
     CG_RETURN_IF_ERROR(record.Prepare(
         db_,
@@ -464,56 +436,10 @@ class SqliteFeedLoad : public FeedLoad {
   }
 
  private:
-  static constexpr mapping::FeedKind kSzGrades = mapping::FeedKind::kSzGrades;
-  static constexpr mapping::FeedKind kOwnership = mapping::FeedKind::kOwnership;
-  static constexpr mapping::FeedKind kPerformance = mapping::FeedKind::kPerformance;
-  static constexpr size_t kChunkRows = 1 << 18;
-
-  template <typename Record>
-  Status Buffer(Chunk<Record>& chunk, const Record& r, mapping::FeedKind kind) {
-    if (kind_ != kind) return WrongFeed();
-    chunk.Add(r);
-    return chunk.size >= kChunkRows ? HandOff() : OkStatus();
-  }
-
-  // A full chunk goes to a writer thread, which sorts and writes it while the caller
-  // reads and checks the next one: the two halves of a load take about the same
-  // time, so on two cores this nearly halves it. At most one chunk is being written.
-  Status HandOff() {
-    CG_RETURN_IF_ERROR(WaitForWriter());
-    std::swap(grades_, writing_grades_);
-    std::swap(holdings_, writing_holdings_);
-    std::swap(performance_, writing_performance_);
-    writer_ = std::async(std::launch::async, [this] {
-      return WriteChunk(writing_grades_, writing_holdings_, writing_performance_);
-    });
-    return OkStatus();
-  }
-
-  // The writer's result; OK when there is none running.
-  Status WaitForWriter() {
-    if (!writer_.valid()) return OkStatus();
-    return writer_.get();
-  }
-
-  // Writes the rows sorted by key, and empties the chunks.
-  Status WriteChunk(Chunk<mapping::SzGradeRecord>& grades,
-                    Chunk<mapping::OwnershipRecord>& holdings,
-                    Chunk<mapping::PerformanceRecord>& performance) {
-    auto write = [this](auto& chunk, auto key) -> Status {
-      SortChunk(chunk, key, order_);
-      for (const SortKey& k : order_) CG_RETURN_IF_ERROR(Write(chunk.rows[k.index]));
-      chunk.size = 0;
-      return OkStatus();
-    };
-    CG_RETURN_IF_ERROR(write(
-        grades, [](const mapping::SzGradeRecord& r) { return std::tie(r.entity_id, r.period); }));
-    CG_RETURN_IF_ERROR(write(holdings, [](const mapping::OwnershipRecord& r) {
-      return std::tie(r.holder_id, r.owned_id, r.as_of);
-    }));
-    return write(performance, [](const mapping::PerformanceRecord& r) {
-      return std::tie(r.subject_id, r.record_id);
-    });
+  template <typename Sorter, typename Record>
+  Status Buffer(std::unique_ptr<Sorter>& sorter, const Record& r) {
+    if (!sorter) return WrongFeed();
+    return sorter->Add(r);
   }
 
   Status Write(const mapping::SzGradeRecord& r) {
@@ -570,18 +496,13 @@ class SqliteFeedLoad : public FeedLoad {
   sqlite3* db_;
   mapping::FeedKind kind_;
   bool open_ = false;
+  bool restore_cache_ = false;
   Statement upsert_;
   LoadCounts counts_;
-  Chunk<mapping::SzGradeRecord> grades_;
-  Chunk<mapping::OwnershipRecord> holdings_;
-  Chunk<mapping::PerformanceRecord> performance_;
-  // The chunk the writer thread owns while writer_ runs (with order_, upsert_ and
-  // counts_); the caller's thread touches them only after WaitForWriter().
-  Chunk<mapping::SzGradeRecord> writing_grades_;
-  Chunk<mapping::OwnershipRecord> writing_holdings_;
-  Chunk<mapping::PerformanceRecord> writing_performance_;
-  std::vector<SortKey> order_;
-  std::future<Status> writer_;
+  // The sorter of this load's feed (none for hk-bureau).
+  std::unique_ptr<SortedLoad<mapping::SzGradeRecord, SzGradeOrder>> grades_;
+  std::unique_ptr<SortedLoad<mapping::OwnershipRecord, OwnershipOrder>> holdings_;
+  std::unique_ptr<SortedLoad<mapping::PerformanceRecord, PerformanceOrder>> performance_;
 };
 
 class SqliteEvaluationLoad : public EvaluationLoad {
@@ -642,8 +563,9 @@ class SqliteStore : public Store {
     // loss can lose the last commits, never corrupt the database.
     CG_RETURN_IF_ERROR(Exec(db_,
                             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
-                            "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY",
+                            "PRAGMA temp_store = MEMORY",
                             "configure"));
+    CG_RETURN_IF_ERROR(Exec(db_, kCacheSize, "configure"));
     return Migrate();
   }
 
