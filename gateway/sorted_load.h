@@ -7,7 +7,7 @@
 // Why: a B-tree filled in key order appends to its last page, while chunks that
 // are each sorted but interleave over the whole key range make every chunk touch
 // (and split) every leaf page again. At 4 million Shenzhen grades the merged order
-// halves the load time (specs/storage.md, "Loads").
+// halves the load time (specs/feeds.md).
 //
 // A load that fits in one chunk never touches the disk. The temporary file lives
 // in $TMPDIR (or /tmp) and is unlinked as soon as it is created, so it disappears
