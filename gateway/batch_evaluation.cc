@@ -1,6 +1,7 @@
 #include "gateway/batch_evaluation.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -25,38 +26,48 @@ using mapping::NodeIndex;
 
 // Interns ids to dense indexes with one arena and an open-addressing table: about
 // 40 bytes per id at 7 million ids, where a std::unordered_map<std::string> takes
-// several times that.
+// several times that. Each slot keeps 32 bits of the id's hash beside its index, so
+// a probe past another id, and growing the table, rarely touch the arena (each
+// touch a cache miss at this size).
 class IdInterner {
  public:
   uint32_t Intern(std::string_view id) {
     if ((size() + 1) * 2 > slots_.size()) Grow();
-    size_t slot = Hash(id) & (slots_.size() - 1);
-    while (slots_[slot] != kEmpty) {
-      if (Get(slots_[slot]) == id) return slots_[slot];
-      slot = (slot + 1) & (slots_.size() - 1);
+    const uint64_t hash = Hash(id);
+    for (size_t slot = Home(hash, slots_.size());; slot = (slot + 1) & (slots_.size() - 1)) {
+      const uint64_t entry = slots_[slot];
+      if (entry == kEmpty) {
+        const auto index = static_cast<uint32_t>(size());
+        arena_.append(id);
+        offsets_.push_back(arena_.size());
+        slots_[slot] = Tag(hash) | index;
+        return index;
+      }
+      if ((entry & kTagMask) == Tag(hash) && Get(Index(entry)) == id) return Index(entry);
     }
-    const auto index = static_cast<uint32_t>(size());
-    arena_.append(id);
-    offsets_.push_back(arena_.size());
-    slots_[slot] = index;
-    return index;
   }
   std::optional<uint32_t> Find(std::string_view id) const {
     if (slots_.empty()) return std::nullopt;
-    size_t slot = Hash(id) & (slots_.size() - 1);
-    while (slots_[slot] != kEmpty) {
-      if (Get(slots_[slot]) == id) return slots_[slot];
-      slot = (slot + 1) & (slots_.size() - 1);
+    const uint64_t hash = Hash(id);
+    for (size_t slot = Home(hash, slots_.size());; slot = (slot + 1) & (slots_.size() - 1)) {
+      const uint64_t entry = slots_[slot];
+      if (entry == kEmpty) return std::nullopt;
+      if ((entry & kTagMask) == Tag(hash) && Get(Index(entry)) == id) return Index(entry);
     }
-    return std::nullopt;
   }
   std::string_view Get(uint32_t i) const {
-    return std::string_view(arena_).substr(offsets_[i], offsets_[i + 1] - offsets_[i]);
+    return std::string_view(arena_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
   }
   size_t size() const { return offsets_.size() - 1; }
 
  private:
-  static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  static constexpr uint64_t kTagMask = 0xFFFFFFFF00000000ull;
+  // The tag is the hash's high half, and the first slot to try is taken from the
+  // tag's low bits: so growing the table places every entry without its id.
+  static uint64_t Tag(uint64_t hash) { return hash & kTagMask; }
+  static size_t Home(uint64_t hash, size_t slots) { return (hash >> 32) & (slots - 1); }
+  static uint32_t Index(uint64_t entry) { return static_cast<uint32_t>(entry); }
   static uint64_t Hash(std::string_view s) {
     // libstdc++'s word-at-a-time hash, then a final mix for the low bits.
     uint64_t h = std::hash<std::string_view>{}(s);
@@ -65,18 +76,19 @@ class IdInterner {
     return h ^ (h >> 33);
   }
   void Grow() {
-    std::vector<uint32_t> old = std::move(slots_);
+    std::vector<uint64_t> old = std::move(slots_);
     slots_.assign(std::max<size_t>(1024, old.size() * 2), kEmpty);
-    for (uint32_t index : old) {
-      if (index == kEmpty) continue;
-      size_t slot = Hash(Get(index)) & (slots_.size() - 1);
-      while (slots_[slot] != kEmpty) slot = (slot + 1) & (slots_.size() - 1);
-      slots_[slot] = index;
+    const size_t mask = slots_.size() - 1;  // at most 2^32 slots: Home() uses the tag's bits
+    for (uint64_t entry : old) {
+      if (entry == kEmpty) continue;
+      size_t slot = Home(entry, slots_.size());
+      while (slots_[slot] != kEmpty) slot = (slot + 1) & mask;
+      slots_[slot] = entry;
     }
   }
   std::string arena_;
   std::vector<uint64_t> offsets_{0};
-  std::vector<uint32_t> slots_;
+  std::vector<uint64_t> slots_;
 };
 
 // What the batch keeps of each graded entity.
@@ -153,7 +165,102 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   Stopwatch watch;
   Stopwatch wall;
 
-  // 1. The entities the node evaluates are nodes 0 .. graded-1: the period's
+  // 1. Cross-border performance, summarised per subject as the rows stream by
+  // (grouped by subject), with a digest of the records for the evidence digest. It
+  // runs on a second connection from the start, alongside steps 2, 3 and 4 (after
+  // step 2 on the one connection when the store cannot be shared). Summaries are
+  // kept with their subject's id and matched to the graded entities once step 2
+  // hands over a copy of their ids (the copy keeps the two threads apart).
+  std::vector<CompactPerformance> performance;
+  std::vector<std::array<char, 32>> performance_digest;
+  std::promise<IdInterner> graded_ids_given;
+  std::future<IdInterner> graded_ids_taken = graded_ids_given.get_future();
+  std::atomic<bool> abandoned{false};  // this function returns early: the scan stops
+  auto scan_performance = [&](Store& reader) -> Status {
+    std::string subjects;  // subjects with records, back to back
+    std::vector<uint64_t> subject_ends;
+    std::vector<CompactPerformance> found;
+    std::vector<std::array<char, 32>> found_digest;
+    std::string line;
+    uint64_t rows = 0;
+    CG_RETURN_IF_ERROR(
+        reader.ScanPerformance([&](std::span<const mapping::PerformanceRecord> records) -> Status {
+          if (rows / 1048576 != (rows + records.size()) / 1048576) {
+            if (abandoned) return Status(StatusCode::kCancelled, "the evaluation stopped");
+            progress("performance", rows + records.size(), 0);
+          }
+          rows += records.size();
+          const auto r = mapping::AssessPerformance(records, o.period, o.model.performance);
+          found.push_back({static_cast<uint32_t>(r.records), r.defaults, r.disputes,
+                           r.sufficient_evidence, r.amount_cny, r.on_time_rate,
+                           r.days_beyond_terms});
+          crypto::Sha256Hasher hasher;
+          for (const auto& p : records) {
+            // "performance|record_id|due|settled|amount|currency|status\n", the amount
+            // in the shortest form that reads back exactly.
+            char amount[32];
+            char* amount_end = std::to_chars(amount, amount + sizeof amount, p.amount).ptr;
+            line.assign("performance|").append(p.record_id).append("|").append(p.due_date);
+            line.append("|")
+                .append(p.settled_date)
+                .append("|")
+                .append(amount, static_cast<size_t>(amount_end - amount));
+            line.append("|").append(p.currency).append("|");
+            line.append(std::to_string(static_cast<int>(p.status))).append("\n");
+            hasher.Update(line);
+          }
+          const std::string digest = hasher.Finish();
+          std::copy(digest.begin(), digest.end(), found_digest.emplace_back().begin());
+          subjects += records.front().subject_id;
+          subject_ends.push_back(subjects.size());
+          return OkStatus();
+        }));
+    summary.performance_records = rows;
+    const IdInterner graded_ids = graded_ids_taken.get();
+    performance.resize(graded_ids.size());
+    performance_digest.resize(graded_ids.size());
+    for (size_t i = 0, begin = 0; i < found.size(); begin = subject_ends[i++]) {
+      const auto node = graded_ids.Find(std::string_view(subjects).substr(
+          begin, subject_ends[i] - begin));
+      if (!node) continue;  // not graded: not evaluated by this node
+      performance[*node] = found[i];
+      performance_digest[*node] = found_digest[i];
+    }
+    return OkStatus();
+  };
+  std::unique_ptr<Store> second_connection;
+  if (auto another = store.OpenAnother(); another.ok()) {
+    second_connection = std::move(*another);
+  }
+  std::future<Status> performance_scanned;
+  double performance_seconds = 0;
+  if (second_connection) {
+    performance_scanned = std::async(std::launch::async, [&] {
+      Stopwatch own;
+      Status s = scan_performance(*second_connection);
+      performance_seconds = own.Lap();
+      return s;
+    });
+  }
+  // Waits for the parallel scan however this function returns, since it writes
+  // into locals; first hands it the graded ids if step 2 did not get that far.
+  struct Join {
+    std::future<Status>& f;
+    std::promise<IdInterner>& ids;
+    std::atomic<bool>& abandoned;
+    bool given = false;
+    void Give(IdInterner graded) {
+      ids.set_value(std::move(graded));
+      given = true;
+    }
+    ~Join() {
+      abandoned = true;
+      if (!given) ids.set_value(IdInterner{});
+      if (f.valid()) f.wait();
+    }
+  } join{performance_scanned, graded_ids_given, abandoned};
+
+  // 2. The entities the node evaluates are nodes 0 .. graded-1: the period's
   // Shenzhen grades, or the Hong Kong bureau files.
   const bool shenzhen = o.side == HomeSide::kShenzhen;
   IdInterner ids;
@@ -200,77 +307,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
                                "(credit-gateway load hk-bureau FILE)"));
   }
   summary.stage_seconds["grades"] = watch.Lap();
-
-  // 2. Cross-border performance, summarised per graded entity as the rows stream by
-  // (grouped by subject), with a digest of the records for the evidence digest. It
-  // needs only the graded entities, so it runs on a second connection alongside
-  // steps 3 and 4 (on one when the store cannot be shared); a copy of the graded
-  // ids keeps the two threads apart.
-  std::vector<CompactPerformance> performance(graded.size());
-  std::vector<std::array<char, 32>> performance_digest(graded.size());
-  auto scan_performance = [&, graded_ids = ids](Store& reader) -> Status {
-    std::string line;
-    uint64_t rows = 0;
-    CG_RETURN_IF_ERROR(
-        reader.ScanPerformance([&](std::span<const mapping::PerformanceRecord> records) -> Status {
-          if (rows / 1048576 != (rows + records.size()) / 1048576) {
-            progress("performance", rows + records.size(), 0);
-          }
-          rows += records.size();
-          auto node = graded_ids.Find(records.front().subject_id);
-          if (!node || *node >= graded.size()) return OkStatus();
-          const auto r = mapping::AssessPerformance(records, o.period, o.model.performance);
-          performance[*node] = {static_cast<uint32_t>(r.records),
-                                r.defaults,
-                                r.disputes,
-                                r.sufficient_evidence,
-                                r.amount_cny,
-                                r.on_time_rate,
-                                r.days_beyond_terms};
-          crypto::Sha256Hasher hasher;
-          for (const auto& p : records) {
-            // "performance|record_id|due|settled|amount|currency|status\n", the amount
-            // in the shortest form that reads back exactly.
-            char amount[32];
-            char* amount_end = std::to_chars(amount, amount + sizeof amount, p.amount).ptr;
-            line.assign("performance|").append(p.record_id).append("|").append(p.due_date);
-            line.append("|")
-                .append(p.settled_date)
-                .append("|")
-                .append(amount, static_cast<size_t>(amount_end - amount));
-            line.append("|").append(p.currency).append("|");
-            line.append(std::to_string(static_cast<int>(p.status))).append("\n");
-            hasher.Update(line);
-          }
-          const std::string digest = hasher.Finish();
-          std::copy(digest.begin(), digest.end(), performance_digest[*node].begin());
-          return OkStatus();
-        }));
-    summary.performance_records = rows;
-    return OkStatus();
-  };
-  std::unique_ptr<Store> second_connection;
-  if (auto another = store.OpenAnother(); another.ok()) {
-    second_connection = std::move(*another);
-  }
-  std::future<Status> performance_scanned;
-  double performance_seconds = 0;
-  if (second_connection) {
-    performance_scanned = std::async(std::launch::async, [&] {
-      Stopwatch own;
-      Status s = scan_performance(*second_connection);
-      performance_seconds = own.Lap();
-      return s;
-    });
-  }
-  // Waits for the parallel scan however this function returns, since it writes
-  // into locals.
-  struct Join {
-    std::future<Status>& f;
-    ~Join() {
-      if (f.valid()) f.wait();
-    }
-  } join{performance_scanned};
+  join.Give(ids);
 
   // 3. Ownership of both sides, as of the period's end.
   struct Edge {
@@ -278,18 +315,38 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     double share, voting;
   };
   std::vector<Edge> edges;
-  std::vector<std::string> holder_jurisdiction;  // by node, for nodes seen as holders
+  // By node, for nodes seen as holders: an index into `jurisdictions` (0: none given).
+  std::vector<std::string> jurisdictions{""};
+  std::vector<uint16_t> holder_jurisdiction;
+  auto set_jurisdiction = [&](uint32_t node, std::string_view jurisdiction) {
+    if (holder_jurisdiction[node] != 0 || jurisdiction.empty()) return;
+    auto known = std::find(jurisdictions.begin(), jurisdictions.end(), jurisdiction);
+    if (known == jurisdictions.end() && jurisdictions.size() < 0xFFFF) {
+      known = jurisdictions.emplace(jurisdictions.end(), jurisdiction);
+    }
+    if (known != jurisdictions.end()) {
+      holder_jurisdiction[node] = static_cast<uint16_t>(known - jurisdictions.begin());
+    }
+  };
   std::vector<uint8_t> is_person;
   // Dates compare as text: every day of the period sorts at or before "YYYY-MM-31".
   const std::string as_of_max = o.period + "-31";
+  // Rows come in holder order: a holder's rows follow each other, so its index is
+  // looked up once.
+  std::string last_holder_id;
+  uint32_t last_holder = 0;
   CG_RETURN_IF_ERROR(store.ScanOwnership(as_of_max, [&](const mapping::OwnershipRecord& r) {
-    const uint32_t holder = ids.Intern(r.holder_id);
+    if (edges.empty() || r.holder_id != last_holder_id) {
+      last_holder = ids.Intern(r.holder_id);
+      last_holder_id = r.holder_id;
+    }
+    const uint32_t holder = last_holder;
     const uint32_t owned = ids.Intern(r.owned_id);
     if (holder_jurisdiction.size() < ids.size()) {
       holder_jurisdiction.resize(ids.size());
       is_person.resize(ids.size(), 0);
     }
-    if (holder_jurisdiction[holder].empty()) holder_jurisdiction[holder] = r.holder_jurisdiction;
+    set_jurisdiction(holder, r.holder_jurisdiction);
     is_person[holder] = r.holder_is_person;
     edges.push_back({holder, owned, r.share, r.voting});
     if (edges.size() % 262144 == 0) progress("ownership", edges.size(), 0);
@@ -334,8 +391,8 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
         }
         if (owner.natural_person()) {
           is_person[holder] = 1;
-        } else if (holder_jurisdiction[holder].empty()) {
-          holder_jurisdiction[holder] = owner.jurisdiction();
+        } else {
+          set_jurisdiction(holder, owner.jurisdiction());
         }
         edges.push_back({holder, *node, owner.integrated_share(), owner.integrated_share()});
       }
@@ -350,8 +407,8 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   for (uint32_t i = 0; i < ids.size(); ++i) {
     const bool person = is_person[i] != 0;
     std::string_view jurisdiction = i < graded.size() ? std::string_view(shenzhen ? "CN-SZ" : "HK")
-                                    : !holder_jurisdiction[i].empty()
-                                        ? holder_jurisdiction[i]
+                                    : holder_jurisdiction[i] != 0
+                                        ? jurisdictions[holder_jurisdiction[i]]
                                         : mapping::JurisdictionOfEntityId(ids.Get(i));
     builder.AddNode(ids.Get(i),
                     person ? mapping::NodeKind::kNaturalPerson : mapping::NodeKind::kEntity,
@@ -365,7 +422,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     }
   }
   std::vector<Edge>().swap(edges);
-  std::vector<std::string>().swap(holder_jurisdiction);
+  std::vector<uint16_t>().swap(holder_jurisdiction);
   CG_ASSIGN_OR_RETURN(mapping::EquityGraph graph, std::move(builder).Build());
   CG_ASSIGN_OR_RETURN(mapping::EquityPenetrator penetrator,
                       mapping::EquityPenetrator::Create(graph, o.penetration));
@@ -408,8 +465,16 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   const std::string parameter_digest = crypto::Sha256(canonical);
   const mapping::Scale& home = o.scales.front();
 
-  auto evaluate_one = [&](uint32_t node, mapping::PenetrationScratch& scratch,
-                          StoredEvaluation& out) -> Status {
+  // What one evaluating thread reuses from entity to entity, so that an evaluation
+  // costs few allocations: the message (Clear() keeps its strings' and repeated
+  // fields' memory), the penetration's scratch, the factor and evidence lists.
+  struct Scratch {
+    mapping::PenetrationScratch penetration;
+    cg::v1::Evaluation evaluation;
+    mapping::EquityFactors equity;
+    std::vector<std::string> holdings;
+  };
+  auto evaluate_one = [&](uint32_t node, Scratch& scratch, StoredEvaluation& out) -> Status {
     const GradedEntity& g = graded[node];
     mapping::SzGradeRecord record;
     record.grade = std::string(kGrades[std::min<size_t>(g.grade, 5)]);
@@ -422,13 +487,14 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
       native.scale = home.name();
       native.grade = home.GradeForPd(native.pd);
     }
-    CG_ASSIGN_OR_RETURN(mapping::Penetration p, penetrator.Penetrate(node, scratch));
-    mapping::EquityFactors equity;
+    CG_ASSIGN_OR_RETURN(mapping::Penetration p, penetrator.Penetrate(node, scratch.penetration));
+    mapping::EquityFactors& equity = scratch.equity;
+    equity.parents.clear();
     for (const auto& above : p.entities_above) {
-      equity.parents.push_back(
-          {std::string(graph.id(above.node)), above.share, native_pd[above.node]});
+      equity.parents.push_back({above.share, native_pd[above.node]});
     }
     equity.layers_to_beneficial_owner = p.layers_to_beneficial_owner;
+    equity.secrecy_jurisdictions.clear();
     for (auto j : p.secrecy_jurisdictions) equity.secrecy_jurisdictions.emplace_back(j);
     equity.ring_on_chain = p.ring_on_chain;
     equity.no_identifiable_beneficial_owner = p.no_identifiable_beneficial_owner;
@@ -438,13 +504,14 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     const mapping::PerformanceResult perf = Expand(performance[node], o.model.performance);
     const mapping::JointResult joint = mapping::Combine(native, equity, perf, o.model);
 
-    cg::v1::Evaluation e;
+    cg::v1::Evaluation& e = scratch.evaluation;
+    e.Clear();
     const std::string_view id = ids.Get(node);
     auto* subject = e.mutable_subject();
-    subject->set_id(std::string(id));
+    subject->mutable_id()->assign(id);
     subject->set_scheme(SchemeOf(id));
-    subject->set_name(
-        names.substr(name_offsets[node], name_offsets[node + 1] - name_offsets[node]));
+    subject->mutable_name()->assign(names, name_offsets[node],
+                                    name_offsets[node + 1] - name_offsets[node]);
     subject->set_jurisdiction(shenzhen ? "CN-SZ" : "HK");
     e.set_period(o.period);
     e.set_model_version(std::string(mapping::kJointModelVersion));
@@ -503,15 +570,17 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
       evidence.Update(hk_evidence[node]);
     }
     // Holdings in holder id order (specs/joint-model.md §7), not graph order.
-    std::vector<std::string> holdings;
+    std::vector<std::string>& holdings = scratch.holdings;
+    size_t holding_count = 0;
     for (const auto& h : graph.holders_of(node)) {
       const std::string_view holder = graph.id(h.node);
       n = std::snprintf(line, sizeof line, "holding|%.*s|%u|%u\n", static_cast<int>(holder.size()),
                         holder.data(), h.share_ppb, h.voting_ppb);
-      holdings.emplace_back(line, static_cast<size_t>(std::max(0, n)));
+      if (holding_count == holdings.size()) holdings.emplace_back();
+      holdings[holding_count++].assign(line, static_cast<size_t>(std::max(0, n)));
     }
-    std::sort(holdings.begin(), holdings.end());
-    for (const auto& holding : holdings) evidence.Update(holding);
+    std::sort(holdings.begin(), holdings.begin() + static_cast<ptrdiff_t>(holding_count));
+    for (size_t i = 0; i < holding_count; ++i) evidence.Update(holdings[i]);
     evidence.Update(std::string_view(performance_digest[node].data(), 32));
     // The entity statements the penetration used, in node id order.
     if (!statement_digest.empty()) {
@@ -527,12 +596,12 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     }
     e.set_evidence_digest(evidence.Finish());
 
-    out.entity_id = std::string(id);
+    out.entity_id.assign(id);
     out.period = o.period;
     out.joint_pd = joint.joint_pd;
     out.score = joint.score;
     out.grade = e.joint_grade().grade();
-    out.evaluation = e.SerializeAsString();
+    if (!e.SerializeToString(&out.evaluation)) return InternalError("cannot encode an evaluation");
     return OkStatus();
   };
 
@@ -543,7 +612,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   constexpr uint32_t kBlock = 32768;
   std::vector<StoredEvaluation> blocks[2] = {std::vector<StoredEvaluation>(kBlock),
                                              std::vector<StoredEvaluation>(kBlock)};
-  std::vector<mapping::PenetrationScratch> scratches(threads);
+  std::vector<Scratch> scratches(threads);
   std::future<Status> writing;
   struct JoinWriter {
     std::future<Status>& f;
@@ -564,13 +633,21 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     std::vector<StoredEvaluation>& block = blocks[b];
     std::vector<Status> results(threads);
     std::vector<std::thread> workers;
+    // Threads take runs of entities as they go, so one slowed by the writer thread (or
+    // by a costly structure) does not keep the other waiting at the block's end.
+    constexpr uint32_t kRun = 256;
+    std::atomic<uint32_t> next_run{begin};
     for (unsigned t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
-        for (uint32_t node = begin + t; node < end; node += threads) {
-          Status s = evaluate_one(node, scratches[t], block[node - begin]);
-          if (!s.ok()) {
-            results[t] = s.WithContext(std::string(ids.Get(node)));
-            return;
+        for (uint32_t from = next_run.fetch_add(kRun); from < end;
+             from = next_run.fetch_add(kRun)) {
+          for (uint32_t node = from; node < std::min(from + kRun, end); ++node) {
+            Status s = evaluate_one(node, scratches[t], block[node - begin]);
+            if (!s.ok()) {
+              results[t] = s.WithContext(std::string(ids.Get(node)));
+              next_run = end;  // the others stop too
+              return;
+            }
           }
         }
       });
@@ -593,10 +670,11 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   CG_RETURN_IF_ERROR(load->Commit());
   const double commit_seconds = commit.Lap();
   const double evaluate_and_store = watch.Lap();
-  // What storing cost beyond the evaluation it overlapped: waits for the writer, and
-  // the commit.
-  summary.stage_seconds["store"] = store_wait_seconds + commit_seconds;
-  summary.stage_seconds["evaluate"] = evaluate_and_store - summary.stage_seconds["store"];
+  // What storing cost beyond the evaluation it overlapped: waits for the writer, then
+  // the commit (with SQLite's checkpoint of the WAL into the database).
+  summary.stage_seconds["store"] = store_wait_seconds;
+  summary.stage_seconds["commit"] = commit_seconds;
+  summary.stage_seconds["evaluate"] = evaluate_and_store - store_wait_seconds - commit_seconds;
   // Attestations of a grade the subject no longer has are superseded.
   const int64_t now_seconds = std::chrono::duration_cast<std::chrono::seconds>(
                                   std::chrono::system_clock::now().time_since_epoch())

@@ -87,12 +87,13 @@ int Evaluate(EvaluateOptions o) {
       s.evaluated, o.period, s.wall_seconds, s.graph_nodes, s.graph_edges, s.performance_records);
   const bool parallel = s.stage_seconds.contains("performance wait");
   for (const char* stage :
-       {"grades", "ownership", "graph", "performance", "performance wait", "evaluate", "store"}) {
+       {"grades", "ownership", "graph", "performance", "performance wait", "evaluate", "store",
+        "commit"}) {
     auto it = s.stage_seconds.find(stage);
     if (it == s.stage_seconds.end()) continue;
     const bool alongside = parallel && std::string_view(stage) == "performance";
     fmt::print("  {:<16} {:6.1f} s{}\n", stage, it->second,
-               alongside ? "  (alongside ownership and graph)" : "");
+               alongside ? "  (alongside grades, ownership and graph)" : "");
   }
   fmt::print("grade distribution ({}):\n", options.scales.front().name());
   for (const auto& band : options.scales.front().bands()) {

@@ -510,8 +510,13 @@ class SqliteEvaluationLoad : public EvaluationLoad {
   SqliteEvaluationLoad(sqlite3* db, std::string period) : db_(db), period_(std::move(period)) {}
   ~SqliteEvaluationLoad() override {
     if (open_) (void)Exec(db_, "ROLLBACK", "rollback");
+    (void)Exec(db_, kCacheSize, "configure");
   }
   Status Begin() {
+    // Evaluations come in entity order (the batch's order), so both the table and its
+    // index by period are filled in key order: the small cache of a sorted feed load
+    // serves (SqliteFeedLoad::Begin).
+    CG_RETURN_IF_ERROR(Exec(db_, kLoadCacheSize, "configure"));
     CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin evaluations"));
     open_ = true;
     Statement clear;
@@ -534,6 +539,7 @@ class SqliteEvaluationLoad : public EvaluationLoad {
     if (!open_) return FailedPreconditionError("the evaluations are already committed");
     CG_RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit evaluations"));
     open_ = false;
+    (void)Exec(db_, kCacheSize, "configure");
     return OkStatus();
   }
 
@@ -934,19 +940,26 @@ class SqliteStore : public Store {
 
   Status ScanOwnership(std::string_view as_of_max,
                        const RowVisitor<mapping::OwnershipRecord>& visit) override {
-    // SQLite takes the bare columns from the row with max(as_of).
+    // Rows come in key order (holder, owned, as_of), so a holding's latest row is the
+    // last of its run. Grouping here rather than with SQLite's GROUP BY and max():
+    // at 8 million holdings that aggregate costs eight times the scan itself.
     Statement scan;
     CG_RETURN_IF_ERROR(scan.Prepare(
         db_,
-        "SELECT holder_id, owned_id, max(as_of), holder_is_person, holder_jurisdiction, "
-        "share, voting FROM ownership WHERE as_of <= ?1 GROUP BY holder_id, owned_id"));
+        "SELECT holder_id, owned_id, as_of, holder_is_person, holder_jurisdiction, share, voting "
+        "FROM ownership WHERE as_of <= ?1 ORDER BY holder_id, owned_id, as_of"));
     scan.Text(1, as_of_max);
-    mapping::OwnershipRecord r;
+    mapping::OwnershipRecord latest, r;
+    bool held = false;  // latest holds a row not yet visited
     while (true) {
       CG_ASSIGN_OR_RETURN(bool row, scan.Step("scan ownership"));
-      if (!row) return OkStatus();
+      if (!row) return held ? visit(latest) : OkStatus();
       ReadOwnershipRow(scan, r);
-      CG_RETURN_IF_ERROR(visit(r));
+      if (held && (r.holder_id != latest.holder_id || r.owned_id != latest.owned_id)) {
+        CG_RETURN_IF_ERROR(visit(latest));
+      }
+      std::swap(latest, r);
+      held = true;
     }
   }
 

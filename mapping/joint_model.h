@@ -134,9 +134,9 @@ struct EquityParams {
   double unknown_share_weight = 0.50;  // times the unknown share
 };
 
-// A company above the entity, with the share of the entity it carries.
+// An entity above the target (who it is does not enter the model, only how much of
+// the target it carries and how risky it is).
 struct ParentExposure {
-  std::string id;
   double integrated_share = 0;
   double pd = 0;  // its native PD
 };

@@ -120,7 +120,7 @@ TEST(JointModelTest, MatchesTheReferenceVectors) {
     if (auto* parents = List(e, "parents")) {
       for (const auto& p : parents->values()) {
         const Struct& ps = p.struct_value();
-        equity.parents.push_back({Str(ps, "id"), Num(ps, "integrated_share"), Num(ps, "pd")});
+        equity.parents.push_back({Num(ps, "integrated_share"), Num(ps, "pd")});
       }
     }
     equity.layers_to_beneficial_owner = static_cast<uint32_t>(Num(e, "layers_to_beneficial_owner"));

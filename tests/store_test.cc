@@ -62,6 +62,52 @@ TEST_F(StoreTest, CreatesSchemaAndLoadsIdempotently) {
   EXPECT_EQ(*(*store)->CountRows(mapping::FeedKind::kSzGrades), 2u);
 }
 
+TEST_F(StoreTest, ScansEachHoldingsLatestRowUpToADate) {
+  auto store = Store::Open(url_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto holding = [](std::string holder, std::string owned, std::string as_of, double share) {
+    mapping::OwnershipRecord r;
+    r.holder_id = std::move(holder);
+    r.owned_id = std::move(owned);
+    r.as_of = std::move(as_of);
+    r.share = share;
+    r.voting = share;
+    return r;
+  };
+  auto load = (*store)->BeginLoad(mapping::FeedKind::kOwnership);
+  ASSERT_TRUE(load.ok());
+  for (const auto& r : {
+           holding("uscc:b", "uscc:c", "2026-11-01", 0.9),  // after the date: not seen
+           holding("uscc:a", "uscc:c", "2026-09-30", 0.2),
+           holding("uscc:a", "uscc:c", "2026-10-15", 0.3),  // a's latest of c
+           holding("uscc:a", "uscc:b", "2026-01-01", 0.5),
+           holding("uscc:b", "uscc:c", "2026-08-01", 0.6),  // b's latest of c by the date
+           holding("uscc:b", "uscc:d", "2026-10-31", 0.7),  // the last group
+       }) {
+    ASSERT_TRUE((*load)->Put(r).ok());
+  }
+  ASSERT_TRUE((*load)->Commit({"ownership.csv", 6, 0}).ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE((*store)
+                  ->ScanOwnership("2026-10-31",
+                                  [&](const mapping::OwnershipRecord& r) {
+                                    seen.push_back(r.holder_id + ">" + r.owned_id + "@" +
+                                                   r.as_of + "=" + std::to_string(r.share));
+                                    return OkStatus();
+                                  })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "uscc:a>uscc:b@2026-01-01=0.500000", "uscc:a>uscc:c@2026-10-15=0.300000",
+                      "uscc:b>uscc:c@2026-08-01=0.600000", "uscc:b>uscc:d@2026-10-31=0.700000"}));
+  // A visitor's error stops the scan, the last group's included.
+  int visits = 0;
+  Status stopped = (*store)->ScanOwnership("2026-10-31", [&](const mapping::OwnershipRecord&) {
+    return ++visits == 4 ? OutOfRangeError("enough") : OkStatus();
+  });
+  EXPECT_EQ(stopped.code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(visits, 4);
+}
+
 TEST_F(StoreTest, UncommittedLoadLeavesNothing) {
   auto store = Store::Open(url_);
   ASSERT_TRUE(store.ok());
