@@ -147,7 +147,20 @@ CREATE TABLE entity_statements (
   envelope BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 7: periods whose evaluations are being written. A batch commits them in parts
+    // (so the WAL is checkpointed as it goes, not 2 GB at the end); every reader
+    // leaves a marked period out until the batch's last commit removes the mark.
+    R"sql(
+CREATE TABLE evaluation_runs (
+  period TEXT PRIMARY KEY NOT NULL,
+  started_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
+
+// The condition that leaves out periods whose evaluation is still being written
+// (migration 7), for a query over `evaluations` (or an alias of it).
+#define CG_COMPLETE_PERIOD(alias) alias "period NOT IN (SELECT period FROM evaluation_runs)"
 
 constexpr const char* kAttestationColumns =
     "attestation_id, recognition, subject_id, period, grade, issued_at, valid_until, audience, "
@@ -505,27 +518,43 @@ class SqliteFeedLoad : public FeedLoad {
   std::unique_ptr<SortedLoad<mapping::PerformanceRecord, PerformanceOrder>> performance_;
 };
 
+// A period's evaluations, written in parts of kPartRows rows, each its own commit:
+// SQLite checkpoints the WAL into the database after each (in this thread, while
+// the batch evaluates the next block) instead of copying the whole period, 2 GB at
+// Shenzhen's scale, at one final commit. The period is marked in evaluation_runs
+// from the first commit to the last, and readers leave it out meanwhile: they see
+// the period whole or not at all. A batch that fails or is killed leaves the mark,
+// so the period stays hidden (readers see the period before it) until a batch of
+// that period completes.
 class SqliteEvaluationLoad : public EvaluationLoad {
  public:
   SqliteEvaluationLoad(sqlite3* db, std::string period) : db_(db), period_(std::move(period)) {}
   ~SqliteEvaluationLoad() override {
     if (open_) (void)Exec(db_, "ROLLBACK", "rollback");
-    (void)Exec(db_, kCacheSize, "configure");
+    RestoreSettings();
   }
   Status Begin() {
     // Evaluations come in entity order (the batch's order), so both the table and its
     // index by period are filled in key order: the small cache of a sorted feed load
     // serves (SqliteFeedLoad::Begin).
     CG_RETURN_IF_ERROR(Exec(db_, kLoadCacheSize, "configure"));
+    CG_RETURN_IF_ERROR(Exec(db_, kCheckpointPages, "configure"));
     CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin evaluations"));
     open_ = true;
+    Statement mark;
+    CG_RETURN_IF_ERROR(
+        mark.Prepare(db_, "INSERT OR REPLACE INTO evaluation_runs VALUES (?1, unixepoch())"));
+    mark.Text(1, period_);
+    CG_RETURN_IF_ERROR(mark.Run("mark the period's evaluation as running"));
     Statement clear;
     CG_RETURN_IF_ERROR(clear.Prepare(db_, "DELETE FROM evaluations WHERE period = ?1"));
     clear.Text(1, period_);
     CG_RETURN_IF_ERROR(clear.Run("clear the period's evaluations"));
+    CG_RETURN_IF_ERROR(NextPart());
     return insert_.Prepare(db_, "INSERT INTO evaluations VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   }
   Status Put(const StoredEvaluation& e) override {
+    if (!open_) return FailedPreconditionError("the evaluations are already committed");
     if (e.period != period_) return InternalError("evaluation of another period");
     insert_.Text(1, e.entity_id);
     insert_.Text(2, e.period);
@@ -533,20 +562,46 @@ class SqliteEvaluationLoad : public EvaluationLoad {
     insert_.Int(4, e.score);
     insert_.Text(5, e.grade);
     insert_.Blob(6, e.evaluation);
-    return insert_.Run("store evaluation");
+    CG_RETURN_IF_ERROR(insert_.Run("store evaluation"));
+    return ++part_rows_ == kPartRows ? NextPart() : OkStatus();
   }
   Status Commit() override {
     if (!open_) return FailedPreconditionError("the evaluations are already committed");
+    Statement unmark;
+    CG_RETURN_IF_ERROR(unmark.Prepare(db_, "DELETE FROM evaluation_runs WHERE period = ?1"));
+    unmark.Text(1, period_);
+    CG_RETURN_IF_ERROR(unmark.Run("mark the period's evaluation as complete"));
     CG_RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit evaluations"));
     open_ = false;
-    (void)Exec(db_, kCacheSize, "configure");
+    RestoreSettings();
     return OkStatus();
   }
 
  private:
+  void RestoreSettings() {
+    (void)Exec(db_, kCacheSize, "configure");
+    (void)Exec(db_, "PRAGMA wal_autocheckpoint = 1000", "configure");  // SQLite's default
+  }
+
+  // About 36 MB of pages a part, and a checkpoint about every other part (each one
+  // syncs the WAL and the database: fewer, larger ones cost less at this size).
+  static constexpr uint32_t kPartRows = 65536;
+  static constexpr const char* kCheckpointPages = "PRAGMA wal_autocheckpoint = 4096";
+
+  // Commits the part written so far and begins the next.
+  Status NextPart() {
+    CG_RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit evaluations"));
+    open_ = false;
+    CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin evaluations"));
+    open_ = true;
+    part_rows_ = 0;
+    return OkStatus();
+  }
+
   sqlite3* db_;
   std::string period_;
   bool open_ = false;
+  uint32_t part_rows_ = 0;
   Statement insert_;
 };
 
@@ -718,8 +773,8 @@ class SqliteStore : public Store {
     // The subject's latest evaluation, by the evaluations' primary key.
     constexpr const char* kLatest =
         "(SELECT %s FROM evaluations e WHERE e.entity_id = attestations.subject_id "
-        "ORDER BY e.period DESC LIMIT 1)";
-    char grade[256], period[256];
+        "AND " CG_COMPLETE_PERIOD("e.") " ORDER BY e.period DESC LIMIT 1)";
+    char grade[512], period[512];
     std::snprintf(grade, sizeof grade, kLatest, "e.grade");
     std::snprintf(period, sizeof period, kLatest, "e.period");
     Statement supersede;
@@ -1036,8 +1091,10 @@ class SqliteStore : public Store {
       cached = std::make_unique<Statement>();
       CG_RETURN_IF_ERROR(cached->Prepare(
           db_, period.empty()
-                   ? "SELECT * FROM evaluations WHERE entity_id = ?1 ORDER BY period DESC LIMIT 1"
-                   : "SELECT * FROM evaluations WHERE entity_id = ?1 AND period = ?2"));
+                   ? "SELECT * FROM evaluations WHERE entity_id = ?1 AND " CG_COMPLETE_PERIOD(
+                         "") " ORDER BY period DESC LIMIT 1"
+                   : "SELECT * FROM evaluations WHERE entity_id = ?1 AND period = ?2 "
+                     "AND " CG_COMPLETE_PERIOD("")));
     }
     Statement& get = *cached;
     const StatementReset reset(get);
@@ -1060,7 +1117,8 @@ class SqliteStore : public Store {
 
   StatusOr<std::string> PreviousEvaluatedPeriod(std::string_view period) override {
     Statement get;
-    CG_RETURN_IF_ERROR(get.Prepare(db_, "SELECT max(period) FROM evaluations WHERE period < ?1"));
+    CG_RETURN_IF_ERROR(get.Prepare(
+        db_, "SELECT max(period) FROM evaluations WHERE period < ?1 AND " CG_COMPLETE_PERIOD("")));
     get.Text(1, period);
     CG_ASSIGN_OR_RETURN(bool row, get.Step("read periods"));
     return row ? std::string(get.ColumnText(0)) : std::string();
@@ -1073,7 +1131,7 @@ class SqliteStore : public Store {
         db_,
         "SELECT coalesce(prev.grade, ''), cur.grade, count(*) FROM evaluations cur "
         "LEFT JOIN evaluations prev ON prev.entity_id = cur.entity_id AND prev.period = ?2 "
-        "WHERE cur.period = ?1 GROUP BY 1, 2 ORDER BY 1, 2"));
+        "WHERE cur.period = ?1 AND " CG_COMPLETE_PERIOD("cur.") " GROUP BY 1, 2 ORDER BY 1, 2"));
     compare.Text(1, period);
     compare.Text(2, previous);
     std::vector<GradeTransition> out;

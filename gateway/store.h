@@ -53,7 +53,8 @@ struct StoredEvaluation {
   std::string evaluation;  // binary cg.v1.Evaluation, ready to be attested
 };
 
-// Replaces one period's evaluations: a single transaction, like FeedLoad.
+// Replaces one period's evaluations. Readers see none of them until Commit() returns
+// OK; a load destroyed uncommitted leaves the period hidden until one commits.
 class EvaluationLoad {
  public:
   virtual ~EvaluationLoad() = default;

@@ -397,11 +397,15 @@ JointResult Combine(const NativeAssessment& native, const EquityFactors& equity,
             e.unknown_share_weight * equity.unknown_share);
 
   double logit = native_logit;
-  for (const std::vector<Reason>* group : {&std::as_const(equity_reasons), &performance.reasons}) {
-    for (const Reason& r : *group) {
-      logit += r.contribution;
-      out.all_reasons.push_back(r);
-    }
+  out.all_reasons.reserve(out.all_reasons.size() + equity_reasons.size() +
+                          performance.reasons.size());
+  for (Reason& r : equity_reasons) {
+    logit += r.contribution;
+    out.all_reasons.push_back(std::move(r));
+  }
+  for (const Reason& r : performance.reasons) {
+    logit += r.contribution;
+    out.all_reasons.push_back(r);
   }
   out.joint_pd = std::clamp(Logistic(logit), params.min_pd, params.max_pd);
   out.joint_logit = Logit(out.joint_pd);
@@ -411,13 +415,19 @@ JointResult Combine(const NativeAssessment& native, const EquityFactors& equity,
                                                       std::log(odds_good / params.score_base_odds);
   out.score = static_cast<uint32_t>(std::lround(std::clamp(score, 0.0, 1000.0)));
 
-  out.top_reasons = out.all_reasons;
-  std::stable_sort(out.top_reasons.begin(), out.top_reasons.end(),
-                   [](const Reason& a, const Reason& b) {
-                     const double ma = std::fabs(a.contribution), mb = std::fabs(b.contribution);
-                     return ma != mb ? ma > mb : a.code < b.code;
-                   });
-  if (out.top_reasons.size() > params.max_reasons) out.top_reasons.resize(params.max_reasons);
+  // The reasons that moved the result most (ties in the order above); only those are
+  // copied.
+  std::vector<uint32_t> order(out.all_reasons.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t i, uint32_t j) {
+    const Reason& a = out.all_reasons[i];
+    const Reason& b = out.all_reasons[j];
+    const double ma = std::fabs(a.contribution), mb = std::fabs(b.contribution);
+    return ma != mb ? ma > mb : a.code < b.code;
+  });
+  if (order.size() > params.max_reasons) order.resize(params.max_reasons);
+  out.top_reasons.reserve(order.size());
+  for (uint32_t i : order) out.top_reasons.push_back(out.all_reasons[i]);
   return out;
 }
 

@@ -91,8 +91,8 @@ TEST_F(StoreTest, ScansEachHoldingsLatestRowUpToADate) {
   ASSERT_TRUE((*store)
                   ->ScanOwnership("2026-10-31",
                                   [&](const mapping::OwnershipRecord& r) {
-                                    seen.push_back(r.holder_id + ">" + r.owned_id + "@" +
-                                                   r.as_of + "=" + std::to_string(r.share));
+                                    seen.push_back(r.holder_id + ">" + r.owned_id + "@" + r.as_of +
+                                                   "=" + std::to_string(r.share));
                                     return OkStatus();
                                   })
                   .ok());
@@ -106,6 +106,70 @@ TEST_F(StoreTest, ScansEachHoldingsLatestRowUpToADate) {
   });
   EXPECT_EQ(stopped.code(), StatusCode::kOutOfRange);
   EXPECT_EQ(visits, 4);
+}
+
+// A period's evaluations are committed in parts; readers on another connection see
+// none of them until the last part, and a load that never completes leaves the
+// period hidden (and the periods before it as they were).
+TEST_F(StoreTest, EvaluationsOfAPeriodAreSeenWholeOrNotAtAll) {
+  auto writer = Store::Open(url_);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  auto evaluation = [](std::string id, std::string period, std::string grade) {
+    StoredEvaluation e;
+    e.entity_id = std::move(id);
+    e.period = std::move(period);
+    e.joint_pd = 0.01;
+    e.score = 600;
+    e.grade = std::move(grade);
+    e.evaluation = "bytes of " + e.grade;
+    return e;
+  };
+  auto write_period = [&](const std::string& period, const std::string& grade, size_t rows) {
+    auto load = (*writer)->BeginEvaluations(period);
+    ASSERT_TRUE(load.ok()) << load.status().ToString();
+    for (size_t i = 0; i < rows; ++i) {
+      ASSERT_TRUE(
+          (*load)->Put(evaluation("uscc:" + std::to_string(100000 + i), period, grade)).ok());
+    }
+    ASSERT_TRUE((*load)->Commit().ok());
+  };
+  write_period("2026-10", "A", 3);
+
+  auto reader = Store::Open(url_);
+  ASSERT_TRUE(reader.ok());
+  auto latest_grade = [&] {
+    auto e = (*reader)->GetEvaluation("uscc:100000", "");
+    return e.ok() ? e->period + " " + e->grade : e.status().ToString();
+  };
+  EXPECT_EQ(latest_grade(), "2026-10 A");
+
+  // More rows than two parts (65,536 each): parts are committed, and still not seen.
+  auto load = (*writer)->BeginEvaluations("2026-11");
+  ASSERT_TRUE(load.ok());
+  for (size_t i = 0; i < 140000; ++i) {
+    ASSERT_TRUE(
+        (*load)->Put(evaluation("uscc:" + std::to_string(100000 + i), "2026-11", "B")).ok());
+  }
+  EXPECT_EQ(latest_grade(), "2026-10 A");
+  EXPECT_EQ((*reader)->GetEvaluation("uscc:100000", "2026-11").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-10");
+  load->reset();  // never committed: the period stays hidden
+  EXPECT_EQ(latest_grade(), "2026-10 A");
+  EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-10");
+
+  // A batch of the period that completes shows it whole.
+  write_period("2026-11", "C", 40000);
+  EXPECT_EQ(latest_grade(), "2026-11 C");
+  EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-11");
+  auto transitions = (*reader)->CompareGrades("2026-11", "2026-10");
+  ASSERT_TRUE(transitions.ok());
+  ASSERT_EQ(transitions->size(), 2u);
+  EXPECT_EQ((*transitions)[0].from, "");
+  EXPECT_EQ((*transitions)[0].count, 39997u);
+  EXPECT_EQ((*transitions)[1].from, "A");
+  EXPECT_EQ((*transitions)[1].to, "C");
+  EXPECT_EQ((*transitions)[1].count, 3u);
 }
 
 TEST_F(StoreTest, UncommittedLoadLeavesNothing) {
@@ -223,7 +287,7 @@ TEST_F(StoreTest, EntityStatementsUpsertScanAndGet) {
       StatusCode::kDataLoss);
 }
 
-TEST_F(StoreTest, MigratesAVersion5StoreToEntityStatements) {
+TEST_F(StoreTest, MigratesAVersion5Store) {
   {
     auto store = Store::Open(url_);
     ASSERT_TRUE(store.ok());
@@ -232,15 +296,17 @@ TEST_F(StoreTest, MigratesAVersion5StoreToEntityStatements) {
   // Back to what a version 5 program made.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ + "/node.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE entity_statements; PRAGMA user_version = 5", nullptr,
-                         nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE entity_statements; DROP TABLE evaluation_runs; "
+                         "PRAGMA user_version = 5",
+                         nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
 
   auto store = Store::Open(url_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ((*store)->schema_version(), 6);
-  EXPECT_EQ(LatestSchemaVersion(), 6);
+  EXPECT_EQ((*store)->schema_version(), 7);
+  EXPECT_EQ(LatestSchemaVersion(), 7);
   EXPECT_EQ(*(*store)->CountRows(mapping::FeedKind::kSzGrades), 1u);
   const std::vector<StoredEntityStatement> rows = {StatementRow("hkbrn:12345678", "2026-10", 0.03)};
   ASSERT_TRUE((*store)->PutEntityStatements(rows).ok());
