@@ -1,9 +1,11 @@
-// SHA-256 digests (libsodium). Used for key ids, payload digests in recognitions,
+// SHA-256 digests (OpenSSL). Used for key ids, payload digests in recognitions,
 // evidence digests and parameter digests.
 #pragma once
 
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;
 
 namespace cg::crypto {
 
@@ -16,12 +18,15 @@ std::string Sha256(std::string_view bytes);
 class Sha256Hasher {
  public:
   Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  ~Sha256Hasher();
   void Update(std::string_view bytes);
   // The digest of everything updated so far; the hasher must not be used after.
   std::string Finish();
 
  private:
-  alignas(64) unsigned char state_[128];
+  evp_md_ctx_st* ctx_;  // OpenSSL's EVP_MD_CTX
 };
 
 }  // namespace cg::crypto
