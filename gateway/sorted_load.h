@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "mapping/feeds.h"
@@ -31,22 +32,24 @@
 
 namespace cg::gateway {
 
-// The binary form of a record in a run: texts length-prefixed, numbers as their
-// bytes in this machine's order (a run is read back only by the process that wrote
-// it).
+// The binary form of a record in a run: texts length-prefixed, other fields (numbers,
+// flags, enums) as their bytes in this machine's order (a run is read back only by
+// the process that wrote it). A record type lists its fields once, for both
+// directions (see SzGradeOrder::Fields).
 class RunEncoder {
  public:
-  void Text(std::string_view s) {
-    Uint32(static_cast<uint32_t>(s.size()));
+  void Field(std::string_view s) {
+    Raw(static_cast<uint32_t>(s.size()));
     bytes_.append(s);
   }
-  void Real(double v) { Raw(&v, sizeof v); }
-  void Byte(uint8_t v) { bytes_.push_back(static_cast<char>(v)); }
+  template <typename T>
+  requires std::is_trivially_copyable_v<T>
+  void Field(const T& v) { Raw(v); }
 
   // The record begun by Begin() ends here: its length goes in front of it.
   size_t Begin() {
     const size_t at = bytes_.size();
-    Uint32(0);
+    Raw(uint32_t{0});
     return at;
   }
   void End(size_t at) {
@@ -57,8 +60,10 @@ class RunEncoder {
   std::string& bytes() { return bytes_; }
 
  private:
-  void Uint32(uint32_t v) { Raw(&v, sizeof v); }
-  void Raw(const void* p, size_t n) { bytes_.append(static_cast<const char*>(p), n); }
+  template <typename T>
+  void Raw(const T& v) {
+    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
   std::string bytes_;
 };
 
@@ -67,9 +72,9 @@ class RunEncoder {
 class RunDecoder {
  public:
   explicit RunDecoder(std::string_view in) : in_(in) {}
-  void Text(std::string& s) {
+  void Field(std::string& s) {
     uint32_t n = 0;
-    Raw(&n, sizeof n);
+    Field(n);
     if (n > in_.size()) {
       failed_ = true;
       n = 0;
@@ -77,27 +82,20 @@ class RunDecoder {
     s.assign(in_.data(), n);
     in_.remove_prefix(n);
   }
-  double Real() {
-    double v = 0;
-    Raw(&v, sizeof v);
-    return v;
-  }
-  uint8_t Byte() {
-    uint8_t v = 0;
-    Raw(&v, sizeof v);
-    return v;
-  }
-  bool failed() const { return failed_ || !in_.empty(); }
-
- private:
-  void Raw(void* p, size_t n) {
-    if (in_.size() < n) {
+  template <typename T>
+  requires std::is_trivially_copyable_v<T>
+  void Field(T& v) {
+    if (in_.size() < sizeof v) {
       failed_ = true;
       return;
     }
-    std::memcpy(p, in_.data(), n);
-    in_.remove_prefix(n);
+    std::memcpy(&v, in_.data(), sizeof v);
+    in_.remove_prefix(sizeof v);
   }
+  // True when a field was cut short, or bytes are left over.
+  bool failed() const { return failed_ || !in_.empty(); }
+
+ private:
   std::string_view in_;
   bool failed_ = false;
 };
@@ -166,9 +164,9 @@ inline uint64_t BigEndianBytes(std::string_view s, size_t from) {
 
 // Sorts a feed's rows by Traits::Key (a tuple of the store's key columns, the first
 // a text), records with equal keys kept in the order they were added, so the later
-// one reaches the store last and wins. Traits also has Encode(record, RunEncoder&)
-// and Decode(RunDecoder&, record&). Not thread-safe; its own spill thread touches
-// only the chunk being spilled.
+// one reaches the store last and wins. Traits also has Fields(io, record), the
+// record's fields for a RunEncoder and a RunDecoder. Not thread-safe; its own spill
+// thread touches only the chunk being spilled.
 template <typename Record, typename Traits>
 class SortedLoad {
  public:
@@ -241,7 +239,7 @@ class SortedLoad {
       RunEncoder out;
       for (const SortKey& k : spill_order_) {
         const size_t at = out.Begin();
-        Traits::Encode(spilling_.rows[k.index], out);
+        Traits::Fields(out, spilling_.rows[k.index]);
         out.End(at);
         if (out.bytes().size() >= kWriteBytes) {
           CG_RETURN_IF_ERROR(runs_->Append(out.bytes()));
@@ -348,7 +346,7 @@ class SortedLoad {
       CG_ASSIGN_OR_RETURN(bool more, readers[s].Next(bytes));
       if (!more) return false;
       RunDecoder in(bytes);
-      Traits::Decode(in, decoded[s]);
+      Traits::Fields(in, decoded[s]);
       if (in.failed()) return DataLossError("a sorted run of the load is damaged");
       return true;
     };
@@ -407,30 +405,22 @@ class SortedLoad {
   std::future<Status> spill_;
 };
 
-// How each feed's rows sort (by its table's primary key) and go into a sorted run.
+// How each feed's rows sort (by its table's primary key), and their fields in the
+// order of a run's binary form: Fields(io, record) serves a RunEncoder (record const)
+// and a RunDecoder alike.
 struct SzGradeOrder {
   static auto Key(const mapping::SzGradeRecord& r) { return std::tie(r.entity_id, r.period); }
-  static void Encode(const mapping::SzGradeRecord& r, RunEncoder& out) {
-    out.Text(r.entity_id);
-    out.Text(r.name);
-    out.Text(r.period);
-    out.Text(r.grade);
-    out.Text(r.industry);
-    for (double d : r.dimensions) out.Real(d);
-    out.Byte(
-        static_cast<uint8_t>(r.serious_dishonesty | r.abnormal_operation << 1 | r.shell_risk << 2));
-  }
-  static void Decode(RunDecoder& in, mapping::SzGradeRecord& r) {
-    in.Text(r.entity_id);
-    in.Text(r.name);
-    in.Text(r.period);
-    in.Text(r.grade);
-    in.Text(r.industry);
-    for (double& d : r.dimensions) d = in.Real();
-    const uint8_t flags = in.Byte();
-    r.serious_dishonesty = flags & 1;
-    r.abnormal_operation = flags & 2;
-    r.shell_risk = flags & 4;
+  template <typename Io, typename Record>
+  static void Fields(Io& io, Record& r) {
+    io.Field(r.entity_id);
+    io.Field(r.name);
+    io.Field(r.period);
+    io.Field(r.grade);
+    io.Field(r.industry);
+    io.Field(r.dimensions);
+    io.Field(r.serious_dishonesty);
+    io.Field(r.abnormal_operation);
+    io.Field(r.shell_risk);
   }
 };
 
@@ -438,23 +428,15 @@ struct OwnershipOrder {
   static auto Key(const mapping::OwnershipRecord& r) {
     return std::tie(r.holder_id, r.owned_id, r.as_of);
   }
-  static void Encode(const mapping::OwnershipRecord& r, RunEncoder& out) {
-    out.Text(r.holder_id);
-    out.Byte(r.holder_is_person);
-    out.Text(r.holder_jurisdiction);
-    out.Text(r.owned_id);
-    out.Real(r.share);
-    out.Real(r.voting);
-    out.Text(r.as_of);
-  }
-  static void Decode(RunDecoder& in, mapping::OwnershipRecord& r) {
-    in.Text(r.holder_id);
-    r.holder_is_person = in.Byte() != 0;
-    in.Text(r.holder_jurisdiction);
-    in.Text(r.owned_id);
-    r.share = in.Real();
-    r.voting = in.Real();
-    in.Text(r.as_of);
+  template <typename Io, typename Record>
+  static void Fields(Io& io, Record& r) {
+    io.Field(r.holder_id);
+    io.Field(r.holder_is_person);
+    io.Field(r.holder_jurisdiction);
+    io.Field(r.owned_id);
+    io.Field(r.share);
+    io.Field(r.voting);
+    io.Field(r.as_of);
   }
 };
 
@@ -462,27 +444,17 @@ struct PerformanceOrder {
   static auto Key(const mapping::PerformanceRecord& r) {
     return std::tie(r.subject_id, r.record_id);
   }
-  static void Encode(const mapping::PerformanceRecord& r, RunEncoder& out) {
-    out.Text(r.subject_id);
-    out.Text(r.record_id);
-    out.Text(r.counterparty_jurisdiction);
-    out.Byte(static_cast<uint8_t>(r.kind));
-    out.Text(r.due_date);
-    out.Text(r.settled_date);
-    out.Real(r.amount);
-    out.Text(r.currency);
-    out.Byte(static_cast<uint8_t>(r.status));
-  }
-  static void Decode(RunDecoder& in, mapping::PerformanceRecord& r) {
-    in.Text(r.subject_id);
-    in.Text(r.record_id);
-    in.Text(r.counterparty_jurisdiction);
-    r.kind = static_cast<mapping::PerformanceKind>(in.Byte());
-    in.Text(r.due_date);
-    in.Text(r.settled_date);
-    r.amount = in.Real();
-    in.Text(r.currency);
-    r.status = static_cast<mapping::PerformanceStatus>(in.Byte());
+  template <typename Io, typename Record>
+  static void Fields(Io& io, Record& r) {
+    io.Field(r.subject_id);
+    io.Field(r.record_id);
+    io.Field(r.counterparty_jurisdiction);
+    io.Field(r.kind);
+    io.Field(r.due_date);
+    io.Field(r.settled_date);
+    io.Field(r.amount);
+    io.Field(r.currency);
+    io.Field(r.status);
   }
 };
 

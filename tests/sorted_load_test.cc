@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cg::gateway {
@@ -187,17 +188,17 @@ TEST(SortedLoadTest, ADamagedRunRecordIsNoticedNotOverread) {
   SzGradeRecord r;
   r.entity_id = "uscc:1";
   r.name = "A name";
-  SzGradeOrder::Encode(r, out);
+  SzGradeOrder::Fields(out, std::as_const(r));
   const std::string bytes = out.bytes();
   for (size_t cut = 0; cut < bytes.size(); ++cut) {
     RunDecoder in(std::string_view(bytes).substr(0, cut));
     SzGradeRecord back;
-    SzGradeOrder::Decode(in, back);
+    SzGradeOrder::Fields(in, back);
     EXPECT_TRUE(in.failed()) << "cut at " << cut;
   }
   RunDecoder whole(bytes);
   SzGradeRecord back;
-  SzGradeOrder::Decode(whole, back);
+  SzGradeOrder::Fields(whole, back);
   EXPECT_FALSE(whole.failed());
   EXPECT_TRUE(SameGrade(back, r));
 }
