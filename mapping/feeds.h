@@ -33,6 +33,8 @@ struct SzGradeRecord {
   bool serious_dishonesty = false;
   bool abnormal_operation = false;
   bool shell_risk = false;
+
+  bool operator==(const SzGradeRecord&) const = default;
 };
 
 struct OwnershipRecord {
@@ -43,6 +45,8 @@ struct OwnershipRecord {
   double share = 0;   // fraction 0..1 (the feed gives percent)
   double voting = 0;  // fraction 0..1; equals share when the feed leaves it out
   std::string as_of;  // YYYY-MM-DD
+
+  bool operator==(const OwnershipRecord&) const = default;
 };
 
 enum class PerformanceKind : uint8_t { kTradePayment, kLoanRepayment, kContractDelivery, kCustoms };
@@ -58,6 +62,8 @@ struct PerformanceRecord {
   double amount = 0;
   std::string currency;
   PerformanceStatus status = PerformanceStatus::kOnTime;
+
+  bool operator==(const PerformanceRecord&) const = default;
 };
 
 // A Hong Kong bureau file on one entity (hk-bureau feed). Amounts in HKD.

@@ -32,24 +32,18 @@ SzGradeRecord Grade(std::mt19937& random, int n) {
   return r;
 }
 
-bool SameGrade(const SzGradeRecord& a, const SzGradeRecord& b) {
-  return a.entity_id == b.entity_id && a.period == b.period && a.name == b.name &&
-         a.grade == b.grade && a.industry == b.industry && a.dimensions == b.dimensions &&
-         a.serious_dishonesty == b.serious_dishonesty &&
-         a.abnormal_operation == b.abnormal_operation && a.shell_risk == b.shell_risk;
-}
-
 // What a load must produce: a stable sort by key.
-std::vector<SzGradeRecord> Expected(std::vector<SzGradeRecord> rows) {
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    return SzGradeOrder::Key(a) < SzGradeOrder::Key(b);
-  });
+template <typename Order, typename Record>
+std::vector<Record> Expected(std::vector<Record> rows) {
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return Order::Key(a) < Order::Key(b); });
   return rows;
 }
 
-std::vector<SzGradeRecord> Drained(SortedLoad<SzGradeRecord, SzGradeOrder>& load) {
-  std::vector<SzGradeRecord> out;
-  Status drained = load.Drain([&](const SzGradeRecord& r) {
+template <typename Record, typename Order>
+std::vector<Record> Drained(SortedLoad<Record, Order>& load) {
+  std::vector<Record> out;
+  Status drained = load.Drain([&](const Record& r) {
     out.push_back(r);
     return OkStatus();
   });
@@ -57,12 +51,10 @@ std::vector<SzGradeRecord> Drained(SortedLoad<SzGradeRecord, SzGradeOrder>& load
   return out;
 }
 
-void ExpectSameRows(const std::vector<SzGradeRecord>& got, const std::vector<SzGradeRecord>& want) {
+template <typename Record>
+void ExpectSameRows(const std::vector<Record>& got, const std::vector<Record>& want) {
   ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    ASSERT_TRUE(SameGrade(got[i], want[i]))
-        << "row " << i << ": " << got[i].name << " vs " << want[i].name;
-  }
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_TRUE(got[i] == want[i]) << "row " << i;
 }
 
 TEST(SortedLoadTest, OrdersAChunkInMemoryKeepingTiesInOrder) {
@@ -71,7 +63,7 @@ TEST(SortedLoadTest, OrdersAChunkInMemoryKeepingTiesInOrder) {
   for (int i = 0; i < 500; ++i) rows.push_back(Grade(random, i));
   SortedLoad<SzGradeRecord, SzGradeOrder> load;
   for (const auto& r : rows) ASSERT_TRUE(load.Add(r).ok());
-  ExpectSameRows(Drained(load), Expected(rows));
+  ExpectSameRows(Drained(load), Expected<SzGradeOrder>(rows));
 }
 
 TEST(SortedLoadTest, MergesRunsOnFileWithTheChunkInMemory) {
@@ -82,7 +74,7 @@ TEST(SortedLoadTest, MergesRunsOnFileWithTheChunkInMemory) {
     for (int i = 0; i < 1000; ++i) rows.push_back(Grade(random, i));
     SortedLoad<SzGradeRecord, SzGradeOrder> load(chunk_rows);
     for (const auto& r : rows) ASSERT_TRUE(load.Add(r).ok());
-    ExpectSameRows(Drained(load), Expected(rows));
+    ExpectSameRows(Drained(load), Expected<SzGradeOrder>(rows));
   }
 }
 
@@ -94,7 +86,7 @@ TEST(SortedLoadTest, StartsEmptyAfterADrain) {
   std::vector<SzGradeRecord> second;
   for (int i = 0; i < 33; ++i) second.push_back(Grade(random, 1000 + i));
   for (const auto& r : second) ASSERT_TRUE(load.Add(r).ok());
-  ExpectSameRows(Drained(load), Expected(second));
+  ExpectSameRows(Drained(load), Expected<SzGradeOrder>(second));
   EXPECT_TRUE(Drained(load).empty());
 }
 
@@ -139,48 +131,11 @@ TEST(SortedLoadTest, OwnershipAndPerformanceRowsSurviveTheirRuns) {
   }
   SortedLoad<OwnershipRecord, OwnershipOrder> holding_load(9);
   for (const auto& h : holdings) ASSERT_TRUE(holding_load.Add(h).ok());
-  std::vector<OwnershipRecord> got_holdings;
-  ASSERT_TRUE(holding_load
-                  .Drain([&](const OwnershipRecord& h) {
-                    got_holdings.push_back(h);
-                    return OkStatus();
-                  })
-                  .ok());
-  std::stable_sort(holdings.begin(), holdings.end(), [](const auto& a, const auto& b) {
-    return OwnershipOrder::Key(a) < OwnershipOrder::Key(b);
-  });
-  ASSERT_EQ(got_holdings.size(), holdings.size());
-  for (size_t i = 0; i < holdings.size(); ++i) {
-    const auto& a = got_holdings[i];
-    const auto& b = holdings[i];
-    EXPECT_TRUE(a.holder_id == b.holder_id && a.holder_is_person == b.holder_is_person &&
-                a.holder_jurisdiction == b.holder_jurisdiction && a.owned_id == b.owned_id &&
-                a.share == b.share && a.voting == b.voting && a.as_of == b.as_of)
-        << "holding " << i;
-  }
+  ExpectSameRows(Drained(holding_load), Expected<OwnershipOrder>(holdings));
 
   SortedLoad<PerformanceRecord, PerformanceOrder> performance_load(11);
   for (const auto& p : records) ASSERT_TRUE(performance_load.Add(p).ok());
-  std::vector<PerformanceRecord> got_records;
-  ASSERT_TRUE(performance_load
-                  .Drain([&](const PerformanceRecord& p) {
-                    got_records.push_back(p);
-                    return OkStatus();
-                  })
-                  .ok());
-  std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
-    return PerformanceOrder::Key(a) < PerformanceOrder::Key(b);
-  });
-  ASSERT_EQ(got_records.size(), records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    const auto& a = got_records[i];
-    const auto& b = records[i];
-    EXPECT_TRUE(a.subject_id == b.subject_id && a.record_id == b.record_id &&
-                a.counterparty_jurisdiction == b.counterparty_jurisdiction && a.kind == b.kind &&
-                a.due_date == b.due_date && a.settled_date == b.settled_date &&
-                a.amount == b.amount && a.currency == b.currency && a.status == b.status)
-        << "record " << i;
-  }
+  ExpectSameRows(Drained(performance_load), Expected<PerformanceOrder>(records));
 }
 
 TEST(SortedLoadTest, ADamagedRunRecordIsNoticedNotOverread) {
@@ -200,7 +155,7 @@ TEST(SortedLoadTest, ADamagedRunRecordIsNoticedNotOverread) {
   SzGradeRecord back;
   SzGradeOrder::Fields(whole, back);
   EXPECT_FALSE(whole.failed());
-  EXPECT_TRUE(SameGrade(back, r));
+  EXPECT_TRUE(back == r);
 }
 
 }  // namespace
