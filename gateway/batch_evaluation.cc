@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 
@@ -143,7 +145,12 @@ cg::v1::IdScheme SchemeOf(std::string_view id) {
 // the one thread writing to the store still gets a core to itself whenever it has
 // work: it is the slower half of the pipeline, and on two cores it would otherwise
 // get two thirds of one. The evaluating threads take whatever CPU is left.
-void YieldToTheWriter() { (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10); }
+void YieldToTheWriter() {
+  const auto thread = static_cast<id_t>(gettid());
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, thread);  // -1 is a valid value: errno tells
+  if (errno == 0) (void)setpriority(PRIO_PROCESS, thread, std::min(nice + 10, 19));
+}
 
 class Stopwatch {
  public:
@@ -187,10 +194,30 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   std::future<IdInterner> graded_ids_taken = graded_ids_given.get_future();
   std::atomic<bool> abandoned{false};  // this function returns early: the scan stops
   auto scan_performance = [&](Store& reader) -> Status {
+    // Until step 2 hands the graded ids over, summaries are kept with their subject's
+    // id; from then on each goes straight to its entity, and subjects that are not
+    // graded (not evaluated by this node) are skipped.
+    std::optional<IdInterner> graded_ids;
     std::string subjects;  // subjects with records, back to back
     std::vector<uint64_t> subject_ends;
     std::vector<CompactPerformance> found;
     std::vector<std::array<char, 32>> found_digest;
+    auto take_graded_ids = [&] {
+      graded_ids = graded_ids_taken.get();
+      performance.resize(graded_ids->size());
+      performance_digest.resize(graded_ids->size());
+      for (size_t i = 0, begin = 0; i < found.size(); begin = subject_ends[i++]) {
+        const auto node =
+            graded_ids->Find(std::string_view(subjects).substr(begin, subject_ends[i] - begin));
+        if (!node) continue;
+        performance[*node] = found[i];
+        performance_digest[*node] = found_digest[i];
+      }
+      std::string().swap(subjects);
+      std::vector<uint64_t>().swap(subject_ends);
+      std::vector<CompactPerformance>().swap(found);
+      std::vector<std::array<char, 32>>().swap(found_digest);
+    };
     std::string line;
     uint64_t rows = 0;
     CG_RETURN_IF_ERROR(
@@ -200,10 +227,23 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
             progress("performance", rows + records.size(), 0);
           }
           rows += records.size();
+          if (!graded_ids &&
+              graded_ids_taken.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+            take_graded_ids();
+          }
+          std::optional<uint32_t> node;
+          if (graded_ids) {
+            node = graded_ids->Find(records.front().subject_id);
+            if (!node) return OkStatus();
+          }
           const auto r = mapping::AssessPerformance(records, o.period, o.model.performance);
-          found.push_back({static_cast<uint32_t>(r.records), r.defaults, r.disputes,
-                           r.sufficient_evidence, r.amount_cny, r.on_time_rate,
-                           r.days_beyond_terms});
+          const CompactPerformance summary_of_records{static_cast<uint32_t>(r.records),
+                                                      r.defaults,
+                                                      r.disputes,
+                                                      r.sufficient_evidence,
+                                                      r.amount_cny,
+                                                      r.on_time_rate,
+                                                      r.days_beyond_terms};
           crypto::Sha256Hasher hasher;
           for (const auto& p : records) {
             // "performance|record_id|due|settled|amount|currency|status\n", the amount
@@ -220,22 +260,19 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
             hasher.Update(line);
           }
           const std::string digest = hasher.Finish();
-          std::copy(digest.begin(), digest.end(), found_digest.emplace_back().begin());
-          subjects += records.front().subject_id;
-          subject_ends.push_back(subjects.size());
+          if (node) {
+            performance[*node] = summary_of_records;
+            std::copy(digest.begin(), digest.end(), performance_digest[*node].begin());
+          } else {
+            found.push_back(summary_of_records);
+            std::copy(digest.begin(), digest.end(), found_digest.emplace_back().begin());
+            subjects += records.front().subject_id;
+            subject_ends.push_back(subjects.size());
+          }
           return OkStatus();
         }));
     summary.performance_records = rows;
-    const IdInterner graded_ids = graded_ids_taken.get();
-    performance.resize(graded_ids.size());
-    performance_digest.resize(graded_ids.size());
-    for (size_t i = 0, begin = 0; i < found.size(); begin = subject_ends[i++]) {
-      const auto node =
-          graded_ids.Find(std::string_view(subjects).substr(begin, subject_ends[i] - begin));
-      if (!node) continue;  // not graded: not evaluated by this node
-      performance[*node] = found[i];
-      performance_digest[*node] = found_digest[i];
-    }
+    if (!graded_ids) take_graded_ids();
     return OkStatus();
   };
   std::unique_ptr<Store> second_connection;
@@ -579,14 +616,19 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     pf->set_sufficient_evidence(perf.sufficient_evidence);
     // Evidence: the grade row, the direct holdings and the performance records used.
     crypto::Sha256Hasher evidence;
+    // Ids are checked at load (the longest, a pseudonym, has 43 characters), so lines
+    // fit; a line cut short would still never be read past its buffer.
     char line[160];
     int n = 0;
+    auto written = [&] {
+      return std::string_view(line, std::min(static_cast<size_t>(std::max(0, n)), sizeof line - 1));
+    };
     if (shenzhen) {
       n = std::snprintf(line, sizeof line, "sz-grade|%.*s|%s|%s|%d%d%d\n",
                         static_cast<int>(id.size()), id.data(), o.period.c_str(),
                         native.grade.c_str(), g.serious_dishonesty, g.abnormal_operation,
                         g.shell_risk);
-      evidence.Update(std::string_view(line, static_cast<size_t>(std::max(0, n))));
+      evidence.Update(written());
     } else {
       evidence.Update(hk_evidence[node]);
     }
@@ -598,7 +640,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
       n = std::snprintf(line, sizeof line, "holding|%.*s|%u|%u\n", static_cast<int>(holder.size()),
                         holder.data(), h.share_ppb, h.voting_ppb);
       if (holding_count == holdings.size()) holdings.emplace_back();
-      holdings[holding_count++].assign(line, static_cast<size_t>(std::max(0, n)));
+      holdings[holding_count++].assign(written());
     }
     std::sort(holdings.begin(), holdings.begin() + static_cast<ptrdiff_t>(holding_count));
     for (size_t i = 0; i < holding_count; ++i) evidence.Update(holdings[i]);

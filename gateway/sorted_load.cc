@@ -56,6 +56,12 @@ StatusOr<bool> RunReader::Next(std::string_view& record) {
   if (filled_ - begin_ < sizeof length)
     return DataLossError("a sorted run of the load is cut short");
   std::memcpy(&length, buffer_.data() + begin_, sizeof length);
+  // What is left of the run, this length included: a damaged length must not make
+  // the buffer grow to it.
+  const uint64_t left = (end_ - next_) + (filled_ - begin_);
+  if (sizeof length + static_cast<uint64_t>(length) > left) {
+    return DataLossError("a sorted run of the load is cut short");
+  }
   CG_RETURN_IF_ERROR(Fill(sizeof length + length));
   if (filled_ - begin_ < sizeof length + length) {
     return DataLossError("a sorted run of the load is cut short");

@@ -177,21 +177,25 @@ class SortedLoad {
   SortedLoad& operator=(const SortedLoad&) = delete;
   ~SortedLoad() { (void)WaitForSpill(); }
 
+  // After an error (of a spill, or of Drain), every call returns that error: the
+  // rows already added are no longer all there.
   Status Add(const Record& r) {
+    CG_RETURN_IF_ERROR(failed_);
     chunk_.Add(r);
-    return chunk_.size >= chunk_rows_ ? Spill() : OkStatus();
+    return chunk_.size >= chunk_rows_ ? Remember(Spill()) : OkStatus();
   }
 
   // Calls write(record) for every record added, in key order, then starts empty
   // again. Stops at the first error write returns.
   template <typename Write>
   Status Drain(Write write) {
-    CG_RETURN_IF_ERROR(WaitForSpill());
+    CG_RETURN_IF_ERROR(failed_);
+    CG_RETURN_IF_ERROR(Remember(WaitForSpill()));
     Sort(chunk_, order_);
     Status drained = runs_ ? Merge(write) : WriteInOrder(write);
     chunk_.size = 0;
     runs_.reset();
-    return drained;
+    return Remember(std::move(drained));
   }
 
  private:
@@ -211,6 +215,11 @@ class SortedLoad {
   };
 
   static auto Key(const Record& r) { return Traits::Key(r); }
+
+  Status Remember(Status status) {
+    if (!status.ok() && failed_.ok()) failed_ = status;
+    return status;
+  }
 
   static void Sort(const Chunk& chunk, std::vector<SortKey>& order) {
     order.resize(chunk.size);
@@ -280,7 +289,18 @@ class SortedLoad {
     int written = 0;        // batches the writer has finished with
     bool finished = false;  // the merger filled its last batch
     std::future<Status> merger = std::async(std::launch::async, [&]() -> Status {
-      Status status = MergeInto([&](auto fill) -> bool {
+      // Whatever happens (an exception included), the writer learns the merger is done.
+      struct Finish {
+        std::mutex& mutex;
+        std::condition_variable& changed;
+        bool& finished;
+        ~Finish() {
+          const std::lock_guard lock(mutex);
+          finished = true;
+          changed.notify_all();
+        }
+      } finish{mutex, changed, finished};
+      return MergeInto([&](auto fill) -> bool {
         std::unique_lock lock(mutex);
         changed.wait(lock, [&] { return stop || merged - written < 2; });
         if (stop) return false;
@@ -292,29 +312,36 @@ class SortedLoad {
         changed.notify_all();
         return true;
       });
-      const std::lock_guard lock(mutex);
-      finished = true;
-      changed.notify_all();
-      return status;
     });
-    Status wrote = OkStatus();
-    for (;;) {
-      std::unique_lock lock(mutex);
-      changed.wait(lock, [&] { return merged > written || finished; });
-      if (merged == written) break;
-      Batch& batch = batches[written % 2];
-      lock.unlock();
-      for (size_t i = 0; i < batch.size && wrote.ok(); ++i) wrote = write(batch.rows[i]);
-      lock.lock();
-      ++written;
-      if (!wrote.ok()) {
+    // The merger stops at its next batch when this thread stops, for any reason
+    // (an exception included), before `merger` is waited for.
+    struct Stop {
+      std::mutex& mutex;
+      std::condition_variable& changed;
+      bool& stop;
+      ~Stop() {
+        const std::lock_guard lock(mutex);
         stop = true;
         changed.notify_all();
-        break;
       }
-      changed.notify_all();
+    };
+    Status wrote = OkStatus();
+    {
+      const Stop stopping{mutex, changed, stop};
+      for (;;) {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return merged > written || finished; });
+        if (merged == written) break;
+        Batch& batch = batches[written % 2];
+        lock.unlock();
+        for (size_t i = 0; i < batch.size && wrote.ok(); ++i) wrote = write(batch.rows[i]);
+        lock.lock();
+        ++written;
+        changed.notify_all();
+        if (!wrote.ok()) break;
+      }
     }
-    Status merged_status = merger.get();
+    Status merged_status = merger.get();  // rethrows what the merger threw
     return wrote.ok() ? merged_status : wrote;
   }
 
@@ -396,6 +423,7 @@ class SortedLoad {
   static constexpr size_t kWriteBytes = 1 << 20;
 
   size_t chunk_rows_;
+  Status failed_;
   Chunk chunk_;
   std::vector<SortKey> order_;
   std::unique_ptr<RunFile> runs_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <random>
 #include <tuple>
 #include <vector>
 
@@ -147,12 +148,14 @@ CREATE TABLE entity_statements (
   envelope BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql",
-    // 7: periods whose evaluations are being written. A batch commits them in parts
-    // (so the WAL is checkpointed as it goes, not 2 GB at the end); every reader
-    // leaves a marked period out until the batch's last commit removes the mark.
+    // 7: periods whose evaluations are being written. A batch of a new period commits
+    // them in parts (so the WAL is checkpointed as it goes, not 2 GB at the end);
+    // every reader leaves a marked period out until the batch's last commit removes
+    // the mark. run_id tells the batch that marked it.
     R"sql(
 CREATE TABLE evaluation_runs (
   period TEXT PRIMARY KEY NOT NULL,
+  run_id INTEGER NOT NULL,
   started_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
@@ -518,14 +521,18 @@ class SqliteFeedLoad : public FeedLoad {
   std::unique_ptr<SortedLoad<mapping::PerformanceRecord, PerformanceOrder>> performance_;
 };
 
-// A period's evaluations, written in parts of kPartRows rows, each its own commit:
-// SQLite checkpoints the WAL into the database after each (in this thread, while
-// the batch evaluates the next block) instead of copying the whole period, 2 GB at
-// Shenzhen's scale, at one final commit. The period is marked in evaluation_runs
-// from the first commit to the last, and readers leave it out meanwhile: they see
-// the period whole or not at all. A batch that fails or is killed leaves the mark,
-// so the period stays hidden (readers see the period before it) until a batch of
-// that period completes.
+// A period's evaluations. For a period with none stored (the monthly case), written
+// in parts of kPartRows rows, each its own commit: SQLite checkpoints the WAL into
+// the database after the parts (in this thread, while the batch evaluates the next
+// block) instead of copying the whole period, 2 GB at Shenzhen's scale, at one final
+// commit. The period is marked in evaluation_runs from the first commit to the last,
+// and readers leave it out meanwhile: they see the period whole or not at all. A
+// batch that fails or is killed leaves the mark, so the period stays hidden (readers
+// see the period before it) until a batch of that period completes.
+//
+// A period that has evaluations (a re-run, or the rows a failed batch left) is
+// replaced in one transaction, as before: its old evaluations stay readable, and
+// stay stored if the batch fails, until the new ones are committed.
 class SqliteEvaluationLoad : public EvaluationLoad {
  public:
   SqliteEvaluationLoad(sqlite3* db, std::string period) : db_(db), period_(std::move(period)) {}
@@ -541,20 +548,36 @@ class SqliteEvaluationLoad : public EvaluationLoad {
     CG_RETURN_IF_ERROR(Exec(db_, kCheckpointPages, "configure"));
     CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin evaluations"));
     open_ = true;
-    Statement mark;
+    Statement stored;
     CG_RETURN_IF_ERROR(
-        mark.Prepare(db_, "INSERT OR REPLACE INTO evaluation_runs VALUES (?1, unixepoch())"));
-    mark.Text(1, period_);
-    CG_RETURN_IF_ERROR(mark.Run("mark the period's evaluation as running"));
-    Statement clear;
-    CG_RETURN_IF_ERROR(clear.Prepare(db_, "DELETE FROM evaluations WHERE period = ?1"));
-    clear.Text(1, period_);
-    CG_RETURN_IF_ERROR(clear.Run("clear the period's evaluations"));
-    CG_RETURN_IF_ERROR(NextPart());
+        stored.Prepare(db_,
+                       "SELECT count(*) FROM (SELECT 1 FROM evaluations WHERE period = ?1 "
+                       "LIMIT 1)"));
+    stored.Text(1, period_);
+    CG_ASSIGN_OR_RETURN(bool row, stored.Step("look for the period's evaluations"));
+    in_parts_ = row && stored.ColumnInt(0) == 0;
+    if (in_parts_) {
+      run_id_ = static_cast<int64_t>(std::random_device{}() >> 1) << 32 | std::random_device{}();
+      Statement mark;
+      CG_RETURN_IF_ERROR(
+          mark.Prepare(db_, "INSERT OR REPLACE INTO evaluation_runs VALUES (?1, ?2, ?3)"));
+      mark.Text(1, period_);
+      mark.Int(2, run_id_);
+      mark.Int(3, std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+      CG_RETURN_IF_ERROR(mark.Run("mark the period's evaluation as running"));
+      CG_RETURN_IF_ERROR(NextPart());
+    } else {
+      Statement clear;
+      CG_RETURN_IF_ERROR(clear.Prepare(db_, "DELETE FROM evaluations WHERE period = ?1"));
+      clear.Text(1, period_);
+      CG_RETURN_IF_ERROR(clear.Run("clear the period's evaluations"));
+    }
     return insert_.Prepare(db_, "INSERT INTO evaluations VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   }
   Status Put(const StoredEvaluation& e) override {
-    if (!open_) return FailedPreconditionError("the evaluations are already committed");
+    if (!open_) return FailedPreconditionError("the evaluations are not being written");
     if (e.period != period_) return InternalError("evaluation of another period");
     insert_.Text(1, e.entity_id);
     insert_.Text(2, e.period);
@@ -563,13 +586,15 @@ class SqliteEvaluationLoad : public EvaluationLoad {
     insert_.Text(5, e.grade);
     insert_.Blob(6, e.evaluation);
     CG_RETURN_IF_ERROR(insert_.Run("store evaluation"));
-    return ++part_rows_ == kPartRows ? NextPart() : OkStatus();
+    return in_parts_ && ++part_rows_ == kPartRows ? NextPart() : OkStatus();
   }
   Status Commit() override {
-    if (!open_) return FailedPreconditionError("the evaluations are already committed");
+    if (!open_) return FailedPreconditionError("the evaluations are not being written");
+    // Clears the mark of this run, or of a run a killed batch left.
     Statement unmark;
     CG_RETURN_IF_ERROR(unmark.Prepare(db_, "DELETE FROM evaluation_runs WHERE period = ?1"));
     unmark.Text(1, period_);
+    if (in_parts_) CG_RETURN_IF_ERROR(CheckStillOurs());
     CG_RETURN_IF_ERROR(unmark.Run("mark the period's evaluation as complete"));
     CG_RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit evaluations"));
     open_ = false;
@@ -588,8 +613,23 @@ class SqliteEvaluationLoad : public EvaluationLoad {
   static constexpr uint32_t kPartRows = 65536;
   static constexpr const char* kCheckpointPages = "PRAGMA wal_autocheckpoint = 4096";
 
+  // Another batch of the same period that started meanwhile took the mark over (and
+  // replaced the rows): this one must not publish its parts.
+  Status CheckStillOurs() {
+    Statement mark;
+    CG_RETURN_IF_ERROR(mark.Prepare(db_, "SELECT run_id FROM evaluation_runs WHERE period = ?1"));
+    mark.Text(1, period_);
+    CG_ASSIGN_OR_RETURN(bool row, mark.Step("read the period's mark"));
+    if (!row || mark.ColumnInt(0) != run_id_) {
+      return Status(StatusCode::kAborted, "another evaluation of " + period_ +
+                                              " started while this one ran; this one stops");
+    }
+    return OkStatus();
+  }
+
   // Commits the part written so far and begins the next.
   Status NextPart() {
+    CG_RETURN_IF_ERROR(CheckStillOurs());
     CG_RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit evaluations"));
     open_ = false;
     CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin evaluations"));
@@ -601,6 +641,8 @@ class SqliteEvaluationLoad : public EvaluationLoad {
   sqlite3* db_;
   std::string period_;
   bool open_ = false;
+  bool in_parts_ = false;
+  int64_t run_id_ = 0;
   uint32_t part_rows_ = 0;
   Statement insert_;
 };
@@ -1131,7 +1173,9 @@ class SqliteStore : public Store {
         db_,
         "SELECT coalesce(prev.grade, ''), cur.grade, count(*) FROM evaluations cur "
         "LEFT JOIN evaluations prev ON prev.entity_id = cur.entity_id AND prev.period = ?2 "
-        "WHERE cur.period = ?1 AND " CG_COMPLETE_PERIOD("cur.") " GROUP BY 1, 2 ORDER BY 1, 2"));
+        "AND " CG_COMPLETE_PERIOD("prev.") " "
+                                           "WHERE cur.period = ?1 AND " CG_COMPLETE_PERIOD(
+                                               "cur.") " GROUP BY 1, 2 ORDER BY 1, 2"));
     compare.Text(1, period);
     compare.Text(2, previous);
     std::vector<GradeTransition> out;

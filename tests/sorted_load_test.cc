@@ -138,6 +138,17 @@ TEST(SortedLoadTest, OwnershipAndPerformanceRowsSurviveTheirRuns) {
   ExpectSameRows(Drained(performance_load), Expected<PerformanceOrder>(records));
 }
 
+TEST(SortedLoadTest, ErrorsStayAndTheMergerStopsWithTheWriter) {
+  std::mt19937 random(5);
+  SortedLoad<SzGradeRecord, SzGradeOrder> load(8);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(load.Add(Grade(random, i)).ok());
+  Status first = load.Drain([](const SzGradeRecord&) { return InternalError("no store"); });
+  EXPECT_EQ(first.message(), "no store");
+  // The rows are gone with the failed drain: nothing pretends otherwise.
+  EXPECT_EQ(load.Add(Grade(random, 101)).message(), "no store");
+  EXPECT_EQ(load.Drain([](const SzGradeRecord&) { return OkStatus(); }).message(), "no store");
+}
+
 TEST(SortedLoadTest, ADamagedRunRecordIsNoticedNotOverread) {
   RunEncoder out;
   SzGradeRecord r;

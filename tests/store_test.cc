@@ -158,7 +158,21 @@ TEST_F(StoreTest, EvaluationsOfAPeriodAreSeenWholeOrNotAtAll) {
   EXPECT_EQ(latest_grade(), "2026-10 A");
   EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-10");
 
-  // A batch of the period that completes shows it whole.
+  // A re-run of a stored period is one transaction: failing, it leaves the old
+  // evaluations as they were, readable all along.
+  auto rerun = (*writer)->BeginEvaluations("2026-10");
+  ASSERT_TRUE(rerun.ok());
+  for (size_t i = 0; i < 140000; ++i) {
+    ASSERT_TRUE(
+        (*rerun)->Put(evaluation("uscc:" + std::to_string(100000 + i), "2026-10", "E")).ok());
+  }
+  EXPECT_EQ(latest_grade(), "2026-10 A");
+  rerun->reset();
+  EXPECT_EQ(latest_grade(), "2026-10 A");
+  EXPECT_TRUE((*reader)->GetEvaluation("uscc:100002", "2026-10").ok());
+
+  // A batch of the period that completes shows it whole (the rows the failed batch
+  // left are replaced in one transaction).
   write_period("2026-11", "C", 40000);
   EXPECT_EQ(latest_grade(), "2026-11 C");
   EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-11");
