@@ -744,6 +744,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
   CG_ASSIGN_OR_RETURN(summary.superseded_attestations, store.SupersedeChangedGrades(now_seconds));
+  CG_ASSIGN_OR_RETURN(summary.unfinished_periods, store.UnfinishedEvaluations());
   CG_ASSIGN_OR_RETURN(summary.previous_period, store.PreviousEvaluatedPeriod(o.period));
   if (!summary.previous_period.empty()) {
     CG_ASSIGN_OR_RETURN(summary.transitions,

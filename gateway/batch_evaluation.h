@@ -54,7 +54,9 @@ struct BatchSummary {
   uint64_t foreign_entities_without_native_data = 0;
   std::map<std::string, uint64_t> distribution;  // home-scale grade -> entities
   std::string previous_period;                   // empty when none
-  std::vector<GradeTransition> transitions;      // from the previous period
+  // Other periods whose evaluation was begun and not completed (hidden from readers).
+  std::vector<std::string> unfinished_periods;
+  std::vector<GradeTransition> transitions;  // from the previous period
   // Active attestations whose grade the new evaluations changed, now superseded.
   uint64_t superseded_attestations = 0;
   // Wall time of each stage: "grades", "ownership", "graph", "performance" (on a

@@ -86,9 +86,8 @@ int Evaluate(EvaluateOptions o) {
       "performance records)\n",
       s.evaluated, o.period, s.wall_seconds, s.graph_nodes, s.graph_edges, s.performance_records);
   const bool parallel = s.stage_seconds.contains("performance wait");
-  for (const char* stage :
-       {"grades", "ownership", "graph", "performance", "performance wait", "evaluate", "store",
-        "commit"}) {
+  for (const char* stage : {"grades", "ownership", "graph", "performance", "performance wait",
+                            "evaluate", "store", "commit"}) {
     auto it = s.stage_seconds.find(stage);
     if (it == s.stage_seconds.end()) continue;
     const bool alongside = parallel && std::string_view(stage) == "performance";
@@ -105,6 +104,12 @@ int Evaluate(EvaluateOptions o) {
   if (s.superseded_attestations > 0) {
     fmt::print("{} active attestations superseded: their subjects' grades changed\n",
                s.superseded_attestations);
+  }
+  for (const std::string& period : s.unfinished_periods) {
+    fmt::print(
+        "warning: the evaluation of {} was begun and not completed (or is running now); "
+        "its evaluations are hidden until `evaluate --period {}` completes\n",
+        period, period);
   }
   if (s.previous_period.empty()) {
     fmt::print("no earlier period evaluated: nothing to compare\n");

@@ -1166,6 +1166,17 @@ class SqliteStore : public Store {
     return row ? std::string(get.ColumnText(0)) : std::string();
   }
 
+  StatusOr<std::vector<std::string>> UnfinishedEvaluations() override {
+    Statement scan;
+    CG_RETURN_IF_ERROR(scan.Prepare(db_, "SELECT period FROM evaluation_runs ORDER BY period"));
+    std::vector<std::string> periods;
+    while (true) {
+      CG_ASSIGN_OR_RETURN(bool row, scan.Step("read unfinished evaluations"));
+      if (!row) return periods;
+      periods.emplace_back(scan.ColumnText(0));
+    }
+  }
+
   StatusOr<std::vector<GradeTransition>> CompareGrades(std::string_view period,
                                                        std::string_view previous) override {
     Statement compare;

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mapping/feeds.h"
 #include "specs/status.h"
@@ -164,6 +165,9 @@ class Store {
                                                    std::string_view period) = 0;
   // The latest evaluated period before `period`; empty when there is none.
   virtual StatusOr<std::string> PreviousEvaluatedPeriod(std::string_view period) = 0;
+  // Periods whose evaluation was begun and not completed (a batch running now, or
+  // one that stopped part way): readers leave them out until a batch completes them.
+  virtual StatusOr<std::vector<std::string>> UnfinishedEvaluations() = 0;
   virtual StatusOr<std::vector<GradeTransition>> CompareGrades(std::string_view period,
                                                                std::string_view previous) = 0;
 

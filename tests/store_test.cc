@@ -154,8 +154,10 @@ TEST_F(StoreTest, EvaluationsOfAPeriodAreSeenWholeOrNotAtAll) {
   EXPECT_EQ((*reader)->GetEvaluation("uscc:100000", "2026-11").status().code(),
             StatusCode::kNotFound);
   EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-10");
+  EXPECT_EQ(*(*reader)->UnfinishedEvaluations(), std::vector<std::string>{"2026-11"});
   load->reset();  // never committed: the period stays hidden
   EXPECT_EQ(latest_grade(), "2026-10 A");
+  EXPECT_EQ(*(*reader)->UnfinishedEvaluations(), std::vector<std::string>{"2026-11"});
   EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-10");
 
   // A re-run of a stored period is one transaction: failing, it leaves the old
@@ -175,6 +177,7 @@ TEST_F(StoreTest, EvaluationsOfAPeriodAreSeenWholeOrNotAtAll) {
   // left are replaced in one transaction).
   write_period("2026-11", "C", 40000);
   EXPECT_EQ(latest_grade(), "2026-11 C");
+  EXPECT_TRUE((*reader)->UnfinishedEvaluations()->empty());
   EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-11");
   auto transitions = (*reader)->CompareGrades("2026-11", "2026-10");
   ASSERT_TRUE(transitions.ok());
