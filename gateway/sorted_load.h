@@ -288,18 +288,20 @@ class SortedLoad {
     int merged = 0;         // batches the merger has filled
     int written = 0;        // batches the writer has finished with
     bool finished = false;  // the merger filled its last batch
+    // Sets a flag and wakes the other thread when its scope ends, however it ends
+    // (an exception included).
+    struct SignalOnExit {
+      std::mutex& mutex;
+      std::condition_variable& changed;
+      bool& flag;
+      ~SignalOnExit() {
+        const std::lock_guard lock(mutex);
+        flag = true;
+        changed.notify_all();
+      }
+    };
     std::future<Status> merger = std::async(std::launch::async, [&]() -> Status {
-      // Whatever happens (an exception included), the writer learns the merger is done.
-      struct Finish {
-        std::mutex& mutex;
-        std::condition_variable& changed;
-        bool& finished;
-        ~Finish() {
-          const std::lock_guard lock(mutex);
-          finished = true;
-          changed.notify_all();
-        }
-      } finish{mutex, changed, finished};
+      const SignalOnExit done{mutex, changed, finished};
       return MergeInto([&](auto fill) -> bool {
         std::unique_lock lock(mutex);
         changed.wait(lock, [&] { return stop || merged - written < 2; });
@@ -313,21 +315,11 @@ class SortedLoad {
         return true;
       });
     });
-    // The merger stops at its next batch when this thread stops, for any reason
-    // (an exception included), before `merger` is waited for.
-    struct Stop {
-      std::mutex& mutex;
-      std::condition_variable& changed;
-      bool& stop;
-      ~Stop() {
-        const std::lock_guard lock(mutex);
-        stop = true;
-        changed.notify_all();
-      }
-    };
+    // The merger stops at its next batch when this thread stops, for any reason,
+    // before `merger` is waited for.
     Status wrote = OkStatus();
     {
-      const Stop stopping{mutex, changed, stop};
+      const SignalOnExit stopping{mutex, changed, stop};
       for (;;) {
         std::unique_lock lock(mutex);
         changed.wait(lock, [&] { return merged > written || finished; });

@@ -54,14 +54,6 @@ std::string ReadIfPresent(const std::string& path) {
   return text.ok() ? *text : "";
 }
 
-void RecordWaitStatus(int status, ProcessResult& result) {
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.term_signal = WTERMSIG(status);
-  }
-}
-
 }  // namespace
 
 std::string NodeDirectory::File(std::string_view relative_path) const {

@@ -57,13 +57,19 @@ void ExpectSameRows(const std::vector<Record>& got, const std::vector<Record>& w
   for (size_t i = 0; i < got.size(); ++i) ASSERT_TRUE(got[i] == want[i]) << "row " << i;
 }
 
+// Adds every row to a load with chunks of chunk_rows, and expects them back sorted.
+template <typename Order, typename Record>
+void ExpectLoadSorts(const std::vector<Record>& rows, size_t chunk_rows) {
+  SortedLoad<Record, Order> load(chunk_rows);
+  for (const auto& r : rows) ASSERT_TRUE(load.Add(r).ok());
+  ExpectSameRows(Drained(load), Expected<Order>(rows));
+}
+
 TEST(SortedLoadTest, OrdersAChunkInMemoryKeepingTiesInOrder) {
   std::mt19937 random(1);
   std::vector<SzGradeRecord> rows;
   for (int i = 0; i < 500; ++i) rows.push_back(Grade(random, i));
-  SortedLoad<SzGradeRecord, SzGradeOrder> load;
-  for (const auto& r : rows) ASSERT_TRUE(load.Add(r).ok());
-  ExpectSameRows(Drained(load), Expected<SzGradeOrder>(rows));
+  ExpectLoadSorts<SzGradeOrder>(rows, SortedLoad<SzGradeRecord, SzGradeOrder>::kChunkRows);
 }
 
 TEST(SortedLoadTest, MergesRunsOnFileWithTheChunkInMemory) {
@@ -72,9 +78,7 @@ TEST(SortedLoadTest, MergesRunsOnFileWithTheChunkInMemory) {
     std::mt19937 random(static_cast<unsigned>(chunk_rows));
     std::vector<SzGradeRecord> rows;
     for (int i = 0; i < 1000; ++i) rows.push_back(Grade(random, i));
-    SortedLoad<SzGradeRecord, SzGradeOrder> load(chunk_rows);
-    for (const auto& r : rows) ASSERT_TRUE(load.Add(r).ok());
-    ExpectSameRows(Drained(load), Expected<SzGradeOrder>(rows));
+    ExpectLoadSorts<SzGradeOrder>(rows, chunk_rows);
   }
 }
 
@@ -129,13 +133,8 @@ TEST(SortedLoadTest, OwnershipAndPerformanceRowsSurviveTheirRuns) {
     p.status = static_cast<mapping::PerformanceStatus>(random() % 4);
     records.push_back(p);
   }
-  SortedLoad<OwnershipRecord, OwnershipOrder> holding_load(9);
-  for (const auto& h : holdings) ASSERT_TRUE(holding_load.Add(h).ok());
-  ExpectSameRows(Drained(holding_load), Expected<OwnershipOrder>(holdings));
-
-  SortedLoad<PerformanceRecord, PerformanceOrder> performance_load(11);
-  for (const auto& p : records) ASSERT_TRUE(performance_load.Add(p).ok());
-  ExpectSameRows(Drained(performance_load), Expected<PerformanceOrder>(records));
+  ExpectLoadSorts<OwnershipOrder>(holdings, 9);
+  ExpectLoadSorts<PerformanceOrder>(records, 11);
 }
 
 TEST(SortedLoadTest, ErrorsStayAndTheMergerStopsWithTheWriter) {

@@ -69,6 +69,8 @@ int StdinFile(const std::string& text) {
   return fd;
 }
 
+}  // namespace
+
 void RecordWaitStatus(int status, ProcessResult& result) {
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);
@@ -76,8 +78,6 @@ void RecordWaitStatus(int status, ProcessResult& result) {
     result.term_signal = WTERMSIG(status);
   }
 }
-
-}  // namespace
 
 // The caller's environment without its CG_* variables or the ones being set, then
 // the ones being set.

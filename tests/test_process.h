@@ -47,6 +47,8 @@ std::vector<std::string> ChildEnvironment(
     const std::vector<std::pair<std::string, std::string>>& extra);
 // ... and the pointer array execve takes, null-terminated, into `strings`.
 std::vector<char*> CStrings(std::vector<std::string>& strings);
+// Puts a waitpid() status into result: the exit code, or the signal that ended it.
+void RecordWaitStatus(int status, ProcessResult& result);
 
 // A fresh directory (mkdtemp under ::testing::TempDir()), removed with everything
 // in it when the TempDir is destroyed.
