@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <chrono>
+
 #include "crypto/dsse.h"
 #include "crypto/ed25519.h"
 #include "crypto/encoding.h"
@@ -22,8 +24,17 @@ std::string_view PayloadTypeFor(cg::v1::AttestationKind kind) {
 
 std::string NewAttestationId() {
   EnsureSodium();
+  // The time first, so that ids issued one after another sort together: the store's
+  // unique index on them then grows at one end instead of dirtying a random page per
+  // issuance (specs/attestation.md §3). The 80 random bits keep ids
+  // unguessable and distinct.
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
   std::string raw(16, '\0');
-  randombytes_buf(raw.data(), raw.size());
+  for (int i = 0; i < 6; ++i)
+    raw[i] = static_cast<char>(static_cast<uint64_t>(ms) >> (8 * (5 - i)));
+  randombytes_buf(raw.data() + 6, raw.size() - 6);
   return HexEncode(raw);
 }
 

@@ -25,7 +25,8 @@ inline constexpr std::string_view kStatusListPayloadType =
 // The payload type for an attestation of this kind; empty for UNSPECIFIED.
 std::string_view PayloadTypeFor(cg::v1::AttestationKind kind);
 
-// A fresh random attestation id: 32 lower-case hex characters.
+// A fresh attestation id: 32 lower-case hex characters, of 48 bits of the time
+// (milliseconds since the Unix epoch, big-endian) and 80 random bits.
 std::string NewAttestationId();
 
 // Signs `attestation` with `key`. Sets issuer.key_id to the key's id and version to

@@ -3,9 +3,13 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <random>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -158,6 +162,14 @@ CREATE TABLE evaluation_runs (
   run_id INTEGER NOT NULL,
   started_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+)sql",
+    // 8: active attestations indexed by status index, not subject: an issuance then
+    // adds to the end of the index, where a subject key dirtied a random page of it
+    // (each a page written to the WAL per group commit). The scans that use it (active
+    // recognitions, supersession) go in status-index order anyway.
+    R"sql(
+DROP INDEX attestations_active;
+CREATE INDEX attestations_active ON attestations (status_index) WHERE state = 1;
 )sql",
 };
 
@@ -647,6 +659,121 @@ class SqliteEvaluationLoad : public EvaluationLoad {
   Statement insert_;
 };
 
+// Checkpoints a store's WAL on a thread and connection of its own, for a connection
+// whose commits must not wait for it: the attestation ledger's. With SQLite's own
+// automatic checkpoint the commit that takes the WAL over 1,000 pages copies them
+// all into the database and syncs it before it returns, and every issuance of that
+// group waits for it. Here the commit only asks (its WAL hook); the checkpoint is
+// PASSIVE, so it never blocks the writer or the readers, and what it could not copy
+// the next request copies.
+class BackgroundCheckpointer {
+ public:
+  // This many pages added to the WAL ask for a checkpoint (SQLite's default).
+  static constexpr int kFrames = 1000;
+  // A WAL this long is started again (see BeforeWrite): 64 MiB of 16 KiB pages.
+  static constexpr int kRestartFrames = 4 * kFrames;
+
+  static StatusOr<std::unique_ptr<BackgroundCheckpointer>> Start(const char* path) {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      Status status = SqliteStatus(db, rc, "cannot open the store for checkpoints");
+      sqlite3_close_v2(db);
+      return UnavailableError(status.message());
+    }
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    // A connection finds the WAL when it first reads; until then a checkpoint is a
+    // no-op ("not in WAL mode").
+    if (Status read = Exec(db, "SELECT count(*) FROM sqlite_master", "read the schema");
+        !read.ok()) {
+      sqlite3_close_v2(db);
+      return read;
+    }
+    return std::unique_ptr<BackgroundCheckpointer>(new BackgroundCheckpointer(db));
+  }
+
+  ~BackgroundCheckpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+    sqlite3_close_v2(db_);
+  }
+
+  // The WAL starts again only when a write begins after a checkpoint has copied all
+  // of it; a writer that never pauses (the ledger under load) always begins while the
+  // background checkpoint is still copying, and the WAL would grow without end. So
+  // once it is kRestartFrames long, the writer checkpoints before it begins: the
+  // background has copied most of it, so this copies the rest (and syncs), and the
+  // write that follows starts the WAL again.
+  void BeforeWrite(sqlite3* writer) {
+    if (frames_.load(std::memory_order_relaxed) < kRestartFrames) return;
+    // SQLITE_BUSY while the background one runs: then the next write tries again.
+    (void)sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+
+  // Makes `writer`'s commits ask this for checkpoints instead of running them.
+  void Attach(sqlite3* writer) {
+    sqlite3_wal_hook(writer, &BackgroundCheckpointer::OnCommit, this);
+  }
+
+ private:
+  explicit BackgroundCheckpointer(sqlite3* db) : db_(db), thread_([this] { Run(); }) {}
+
+  // `frames`: the WAL's length after the commit. Asks once kFrames have been added
+  // since the last checkpoint (the WAL starts again from 0 once a checkpoint has
+  // copied all of it and nobody reads from it).
+  static int OnCommit(void* arg, sqlite3*, const char*, int frames) {
+    auto* self = static_cast<BackgroundCheckpointer*>(arg);
+    self->frames_.store(frames, std::memory_order_relaxed);
+    const int copied = self->copied_.load(std::memory_order_relaxed);
+    const int since = frames < copied ? frames : frames - copied;
+    if (since >= kFrames) self->Request();
+    return SQLITE_OK;
+  }
+
+  void Checkpoint() {
+    int frames = 0, copied = 0;
+    // A failure (busy, I/O) leaves the WAL as it is: a later commit asks again.
+    if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) !=
+        SQLITE_OK) {
+      return;
+    }
+    copied_.store(copied, std::memory_order_relaxed);
+  }
+
+  void Request() {
+    {
+      std::lock_guard lock(mu_);
+      requested_ = true;
+    }
+    wake_.notify_one();
+  }
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      wake_.wait(lock, [&] { return stopping_ || requested_; });
+      if (stopping_) return;
+      requested_ = false;
+      lock.unlock();
+      Checkpoint();
+      lock.lock();
+    }
+  }
+
+  sqlite3* const db_;
+  std::atomic<int> frames_{0};  // the WAL's length after the writer's last commit
+  std::atomic<int> copied_{0};  // frames of the WAL copied by the last checkpoint
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool requested_ = false;
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts running in the constructor
+};
+
 class SqliteStore : public Store {
  public:
   SqliteStore(sqlite3* db, std::string url, bool in_memory)
@@ -683,6 +810,12 @@ class SqliteStore : public Store {
     // sync per batch, so a server that gathers concurrent requests into a batch
     // (group commit) pays it once for all of them.
     CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous = FULL", "configure"));
+    if (!checkpointer_ && !in_memory_) {
+      CG_ASSIGN_OR_RETURN(checkpointer_,
+                          BackgroundCheckpointer::Start(sqlite3_db_filename(db_, "main")));
+      checkpointer_->Attach(db_);
+    }
+    if (checkpointer_) checkpointer_->BeforeWrite(db_);
     Status stored = [&]() -> Status {
       CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin attestations"));
       if (!insert_attestation_) {
@@ -1200,10 +1333,14 @@ class SqliteStore : public Store {
 
  private:
   Status Migrate() {
-    Statement read;
-    CG_RETURN_IF_ERROR(read.Prepare(db_, "PRAGMA user_version"));
-    CG_ASSIGN_OR_RETURN(bool row, read.Step("read schema version"));
-    version_ = row ? static_cast<int>(read.ColumnInt(0)) : 0;
+    {
+      // Finalised before the migrations: a statement still open would keep a
+      // migration from dropping anything ("database table is locked").
+      Statement read;
+      CG_RETURN_IF_ERROR(read.Prepare(db_, "PRAGMA user_version"));
+      CG_ASSIGN_OR_RETURN(bool row, read.Step("read schema version"));
+      version_ = row ? static_cast<int>(read.ColumnInt(0)) : 0;
+    }
     const int latest = LatestSchemaVersion();
     if (version_ > latest) {
       return FailedPreconditionError("the store has schema version " + std::to_string(version_) +
@@ -1252,6 +1389,9 @@ class SqliteStore : public Store {
   std::unique_ptr<Statement> latest_evaluation_;
   std::unique_ptr<Statement> period_evaluation_;
   std::unique_ptr<Statement> get_attestation_;
+  // Set up by the first PutAttestations: from then on this connection's commits leave
+  // checkpoints to it.
+  std::unique_ptr<BackgroundCheckpointer> checkpointer_;
   int version_ = 0;
 };
 

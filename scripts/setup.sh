@@ -12,6 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev                  # logging, formatting
   libsqlite3-dev libpq-dev                  # stores
   libtomlplusplus-dev                       # node configuration
+  libjemalloc-dev                           # the allocator (CMakeLists.txt says why)
   libcli11-dev                              # command line
   libgtest-dev libgmock-dev googletest      # tests
   libbenchmark-dev                          # benchmarks

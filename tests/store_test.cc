@@ -1,11 +1,14 @@
 #include "gateway/store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace cg::gateway {
 namespace {
@@ -315,6 +318,8 @@ TEST_F(StoreTest, MigratesAVersion5Store) {
   ASSERT_EQ(sqlite3_open((dir_ + "/node.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE entity_statements; DROP TABLE evaluation_runs; "
+                         "DROP INDEX attestations_active; CREATE INDEX attestations_active "
+                         "ON attestations (subject_id) WHERE state = 1; "
                          "PRAGMA user_version = 5",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -322,12 +327,73 @@ TEST_F(StoreTest, MigratesAVersion5Store) {
 
   auto store = Store::Open(url_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ((*store)->schema_version(), 7);
-  EXPECT_EQ(LatestSchemaVersion(), 7);
+  EXPECT_EQ((*store)->schema_version(), 8);
+  EXPECT_EQ(LatestSchemaVersion(), 8);
+  {
+    // Migration 8 keys the index of active attestations by status index.
+    sqlite3* check = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/node.db").c_str(), &check), SQLITE_OK);
+    sqlite3_stmt* sql = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(check,
+                                 "SELECT sql FROM sqlite_master WHERE name = 'attestations_active'",
+                                 -1, &sql, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(sql), SQLITE_ROW);
+    EXPECT_NE(std::string(reinterpret_cast<const char*>(sqlite3_column_text(sql, 0)))
+                  .find("(status_index) WHERE state = 1"),
+              std::string::npos);
+    sqlite3_finalize(sql);
+    sqlite3_close(check);
+  }
   EXPECT_EQ(*(*store)->CountRows(mapping::FeedKind::kSzGrades), 1u);
   const std::vector<StoredEntityStatement> rows = {StatementRow("hkbrn:12345678", "2026-10", 0.03)};
   ASSERT_TRUE((*store)->PutEntityStatements(rows).ok());
   EXPECT_TRUE((*store)->GetEntityStatement("hkbrn:12345678").ok());
+}
+
+TEST_F(StoreTest, AttestationCommitsAreCheckpointedInTheBackground) {
+  auto store = Store::Open(url_);
+  ASSERT_TRUE(store.ok());
+  const std::string db = dir_ + "/node.db";
+  const auto size_before = fs::file_size(db);
+  // Back-to-back groups (as a ledger under load commits them), each row with an
+  // envelope of about a 16 KiB page: 9,600 pages through the WAL, where the
+  // checkpoints start at 1,000 pages and the WAL starts again past 4,000.
+  constexpr uint64_t kRows = 9'600;
+  constexpr uintmax_t kPage = 16'384;
+  uint64_t index = 0;
+  while (index < kRows) {
+    std::vector<StoredAttestation> rows(8);
+    for (StoredAttestation& a : rows) {
+      a.attestation_id = fmt::format("{:032x}", index);
+      a.subject_id = "uscc:91440300MA5G2U7B88";
+      a.period = "2026-10";
+      a.grade = "A";
+      a.issued_at = 1'790'000'000;
+      a.valid_until = a.issued_at + 86'400;
+      a.status_index = index++;
+      a.envelope = std::string(16'000, static_cast<char>('a' + index % 26));
+    }
+    ASSERT_TRUE((*store)->PutAttestations(rows).ok());
+  }
+  // The commits copied nothing into the database themselves (their WAL hook only
+  // asks); the checkpointer's thread does.
+  bool copied = false;
+  for (int i = 0; i < 100 && !copied; ++i) {
+    copied = fs::file_size(db) > size_before + 4'000 * kPage;
+    if (!copied) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(copied) << "database file still " << fs::file_size(db) << " bytes";
+  // The WAL was started again on the way (its file keeps the largest size it had):
+  // it would hold every page otherwise.
+  EXPECT_LT(fs::file_size(db + "-wal"), 7'000 * kPage);
+  // Every row is there, for another connection too.
+  auto reader = Store::Open(url_);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(*(*reader)->NextStatusIndex(), kRows);
+  auto last = (*reader)->GetAttestation(fmt::format("{:032x}", kRows - 1));
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_EQ(last->envelope.size(), 16'000u);
 }
 
 TEST_F(StoreTest, ScansTheForeignHoldersOfEachSide) {

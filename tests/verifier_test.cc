@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+#include <thread>
+
 #include "crypto/attestation.h"
 #include "crypto/digest.h"
 #include "crypto/dsse.h"
@@ -65,6 +69,29 @@ class VerifierTest : public ::testing::Test {
   KeySet hk_ = NewKeys("hk-node-1", "hk");
   TrustList trust_;
 };
+
+TEST(AttestationIdTest, IdsAreHexOfTheTimeThenRandomBits) {
+  const auto ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before = ms();
+  const std::string first = NewAttestationId();
+  const std::string second = NewAttestationId();
+  const int64_t after = ms();
+  for (const std::string& id : {first, second}) {
+    ASSERT_EQ(id.size(), 32u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+    // The first 48 bits are the issuance time in milliseconds.
+    const int64_t at = std::stoll(id.substr(0, 12), nullptr, 16);
+    EXPECT_GE(at, before);
+    EXPECT_LE(at, after);
+  }
+  EXPECT_NE(first, second);  // same millisecond or not, the random bits differ
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_LT(second, NewAttestationId());  // a later id sorts after
+}
 
 TEST_F(VerifierTest, ValidAttestation) {
   AttestationVerifier verifier(trust_);
