@@ -22,6 +22,7 @@
 #include "gateway/cross_border.h"
 #include "gateway/node_keys.h"
 #include "gateway/node_service.h"
+#include "gateway/on_demand_task.h"
 #include "gateway/server/https_server.h"
 #include "gateway/store.h"
 
@@ -139,48 +140,6 @@ class PeriodicTask {
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::thread thread_;
-};
-
-// Runs `task` on its own thread each time Request() is called (requests made while
-// it runs fold into one more run), until destroyed.
-class OnDemandTask {
- public:
-  explicit OnDemandTask(std::function<void()> task)
-      : task_(std::move(task)), thread_([this] { Run(); }) {}
-  ~OnDemandTask() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-  }
-  void Request() {
-    {
-      std::lock_guard lock(mu_);
-      requested_ = true;
-    }
-    wake_.notify_one();
-  }
-
- private:
-  void Run() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      wake_.wait(lock, [&] { return stopping_ || requested_; });
-      if (stopping_) return;
-      requested_ = false;
-      lock.unlock();
-      task_();
-      lock.lock();
-    }
-  }
-  const std::function<void()> task_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  bool requested_ = false;
   std::thread thread_;
 };
 

@@ -5,14 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <random>
-#include <thread>
 #include <tuple>
 #include <vector>
 
+#include "gateway/on_demand_task.h"
 #include "gateway/sorted_load.h"
 #include "gateway/store.h"
 #include "specs/timestamps.h"
@@ -693,12 +691,7 @@ class BackgroundCheckpointer {
   }
 
   ~BackgroundCheckpointer() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
+    task_.reset();  // first: it uses the connection
     sqlite3_close_v2(db_);
   }
 
@@ -720,7 +713,8 @@ class BackgroundCheckpointer {
   }
 
  private:
-  explicit BackgroundCheckpointer(sqlite3* db) : db_(db), thread_([this] { Run(); }) {}
+  explicit BackgroundCheckpointer(sqlite3* db)
+      : db_(db), task_(std::make_unique<OnDemandTask>([this] { Checkpoint(); })) {}
 
   // `frames`: the WAL's length after the commit. Asks once kFrames have been added
   // since the last checkpoint (the WAL starts again from 0 once a checkpoint has
@@ -730,7 +724,7 @@ class BackgroundCheckpointer {
     self->frames_.store(frames, std::memory_order_relaxed);
     const int copied = self->copied_.load(std::memory_order_relaxed);
     const int since = frames < copied ? frames : frames - copied;
-    if (since >= kFrames) self->Request();
+    if (since >= kFrames) self->task_->Request();
     return SQLITE_OK;
   }
 
@@ -744,34 +738,10 @@ class BackgroundCheckpointer {
     copied_.store(copied, std::memory_order_relaxed);
   }
 
-  void Request() {
-    {
-      std::lock_guard lock(mu_);
-      requested_ = true;
-    }
-    wake_.notify_one();
-  }
-
-  void Run() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      wake_.wait(lock, [&] { return stopping_ || requested_; });
-      if (stopping_) return;
-      requested_ = false;
-      lock.unlock();
-      Checkpoint();
-      lock.lock();
-    }
-  }
-
   sqlite3* const db_;
-  std::atomic<int> frames_{0};  // the WAL's length after the writer's last commit
-  std::atomic<int> copied_{0};  // frames of the WAL copied by the last checkpoint
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool requested_ = false;
-  bool stopping_ = false;
-  std::thread thread_;  // last: it starts running in the constructor
+  std::atomic<int> frames_{0};          // the WAL's length after the writer's last commit
+  std::atomic<int> copied_{0};          // frames of the WAL copied by the last checkpoint
+  std::unique_ptr<OnDemandTask> task_;  // last: it starts running in the constructor
 };
 
 class SqliteStore : public Store {
