@@ -22,6 +22,13 @@ std::string_view PayloadTypeFor(cg::v1::AttestationKind kind) {
   }
 }
 
+std::string NewRandomId() {
+  EnsureSodium();
+  std::string raw(16, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  return HexEncode(raw);
+}
+
 std::string NewAttestationId() {
   EnsureSodium();
   // The time first, so that ids issued one after another sort together: the store's

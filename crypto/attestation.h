@@ -25,6 +25,10 @@ inline constexpr std::string_view kStatusListPayloadType =
 // The payload type for an attestation of this kind; empty for UNSPECIFIED.
 std::string_view PayloadTypeFor(cg::v1::AttestationKind kind);
 
+// 128 fresh random bits as 32 lower-case hex characters: for nonces and other ids
+// that must not say when they were made.
+std::string NewRandomId();
+
 // A fresh attestation id: 32 lower-case hex characters, of 48 bits of the time
 // (milliseconds since the Unix epoch, big-endian) and 80 random bits.
 std::string NewAttestationId();

@@ -259,7 +259,7 @@ int Serve(const ServeOptions& o) {
   if ((*cross_border)->peer_count() > 0 && config->peer.sync_interval_seconds > 0) {
     sync.emplace(std::chrono::seconds(config->peer.sync_interval_seconds), [&] {
       const cg::v1::PeerSyncReport report =
-          (*cross_border)->Sync("sync-" + crypto::NewAttestationId().substr(0, 16));
+          (*cross_border)->Sync("sync-" + crypto::NewRandomId().substr(0, 16));
       for (const auto& peer : report.peers()) {
         if (peer.ok()) {
           spdlog::info(

@@ -216,7 +216,7 @@ CrossBorderResult CrossBorder::Request(const cg::v1::CrossBorderRequest& request
   for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
     if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
     now = options_.now();
-    ask.set_nonce(crypto::NewAttestationId());
+    ask.set_nonce(crypto::NewRandomId());
     *ask.mutable_requested_at() = ToProtoTimestamp(now);
     answer = peer.issuing_client->Call("POST", "/v1/attestations", ask.SerializeAsString(),
                                        kProtobuf, request_id);

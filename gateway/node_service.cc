@@ -581,7 +581,7 @@ StatusOr<cg::v1::Consent> NodeService::RecordConsent(const cg::v1::ConsentReques
                                 std::to_string(kMaxConsentValidity.count() / 24) + " days ahead");
   }
   StoredConsent consent;
-  consent.consent_id = "consent-" + crypto::NewAttestationId();
+  consent.consent_id = "consent-" + crypto::NewRandomId();
   consent.subject_id = request.subject_id();
   consent.purpose = request.purpose();
   consent.audience = request.audience();

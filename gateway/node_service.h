@@ -6,8 +6,8 @@
 //
 // Thread-safe: the service holds a pool of store connections and one writer thread
 // with a connection of its own that gathers concurrent issuances into one
-// transaction (group commit; on SQLite its WAL is checkpointed by another thread, so
-// a group waits only for its own sync: sqlite_store.cc, BackgroundCheckpointer). Status
+// transaction (group commit; on SQLite its commits leave WAL checkpoints to another
+// thread, so a group seldom waits for one: sqlite_store.cc, BackgroundCheckpointer). Status
 // indexes are handed out from a counter read from the store at start, so one
 // serving process per SQLite store; several nodes on one PostgreSQL store will take
 // them from a sequence instead.

@@ -663,7 +663,8 @@ class SqliteEvaluationLoad : public EvaluationLoad {
 // all into the database and syncs it before it returns, and every issuance of that
 // group waits for it. Here the commit only asks (its WAL hook); the checkpoint is
 // PASSIVE, so it never blocks the writer or the readers, and what it could not copy
-// the next request copies.
+// the next request copies. Other connections that write (consents, revocations)
+// keep SQLite's automatic checkpoint: theirs are rare.
 class BackgroundCheckpointer {
  public:
   // This many pages added to the WAL ask for a checkpoint (SQLite's default).
@@ -680,9 +681,13 @@ class BackgroundCheckpointer {
       return UnavailableError(status.message());
     }
     sqlite3_busy_timeout(db, kBusyTimeoutMs);
-    // A connection finds the WAL when it first reads; until then a checkpoint is a
+    // NORMAL: a checkpoint syncs the database before the WAL may start again. And a
+    // connection finds the WAL when it first reads; until then a checkpoint is a
     // no-op ("not in WAL mode").
-    if (Status read = Exec(db, "SELECT count(*) FROM sqlite_master", "read the schema");
+    if (Status read = Exec(db,
+                           "PRAGMA synchronous = NORMAL; "
+                           "SELECT count(*) FROM sqlite_master",
+                           "prepare for checkpoints");
         !read.ok()) {
       sqlite3_close_v2(db);
       return read;
@@ -721,7 +726,11 @@ class BackgroundCheckpointer {
   // copied all of it and nobody reads from it).
   static int OnCommit(void* arg, sqlite3*, const char*, int frames) {
     auto* self = static_cast<BackgroundCheckpointer*>(arg);
-    self->frames_.store(frames, std::memory_order_relaxed);
+    // Shorter than after the last commit: the WAL started again, and what the last
+    // checkpoint copied was of the one before.
+    if (frames < self->frames_.exchange(frames, std::memory_order_relaxed)) {
+      self->copied_.store(0, std::memory_order_relaxed);
+    }
     const int copied = self->copied_.load(std::memory_order_relaxed);
     const int since = frames < copied ? frames : frames - copied;
     if (since >= kFrames) self->task_->Request();
@@ -748,7 +757,13 @@ class SqliteStore : public Store {
  public:
   SqliteStore(sqlite3* db, std::string url, bool in_memory)
       : db_(db), url_(std::move(url)), in_memory_(in_memory) {}
-  ~SqliteStore() override { sqlite3_close_v2(db_); }
+  ~SqliteStore() override {
+    if (checkpointer_) {
+      sqlite3_wal_hook(db_, nullptr, nullptr);  // it points at the checkpointer
+      checkpointer_.reset();
+    }
+    sqlite3_close_v2(db_);
+  }
 
   Status Initialise() {
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
@@ -780,12 +795,17 @@ class SqliteStore : public Store {
     // sync per batch, so a server that gathers concurrent requests into a batch
     // (group commit) pays it once for all of them.
     CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous = FULL", "configure"));
-    if (!checkpointer_ && !in_memory_) {
-      CG_ASSIGN_OR_RETURN(checkpointer_,
-                          BackgroundCheckpointer::Start(sqlite3_db_filename(db_, "main")));
-      checkpointer_->Attach(db_);
+    if (!checkpointer_ && !in_memory_ && !checkpointer_failed_) {
+      // Without one (it could not open its connection) SQLite's own checkpoints go on.
+      auto started = BackgroundCheckpointer::Start(sqlite3_db_filename(db_, "main"));
+      if (started.ok()) checkpointer_ = std::move(*started);
+      checkpointer_failed_ = !started.ok();
     }
-    if (checkpointer_) checkpointer_->BeforeWrite(db_);
+    if (checkpointer_) {
+      // Again each time: a PRAGMA wal_autocheckpoint on this connection replaces it.
+      checkpointer_->Attach(db_);
+      checkpointer_->BeforeWrite(db_);
+    }
     Status stored = [&]() -> Status {
       CG_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin attestations"));
       if (!insert_attestation_) {
@@ -1362,6 +1382,7 @@ class SqliteStore : public Store {
   // Set up by the first PutAttestations: from then on this connection's commits leave
   // checkpoints to it.
   std::unique_ptr<BackgroundCheckpointer> checkpointer_;
+  bool checkpointer_failed_ = false;
   int version_ = 0;
 };
 

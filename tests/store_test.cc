@@ -376,8 +376,8 @@ TEST_F(StoreTest, AttestationCommitsAreCheckpointedInTheBackground) {
     }
     ASSERT_TRUE((*store)->PutAttestations(rows).ok());
   }
-  // The commits copied nothing into the database themselves (their WAL hook only
-  // asks); the checkpointer's thread does.
+  // The checkpoints copied the pages into the database (the writer's commits only
+  // ask for them; which thread ran each is not visible from here).
   bool copied = false;
   for (int i = 0; i < 100 && !copied; ++i) {
     copied = fs::file_size(db) > size_before + 4'000 * kPage;

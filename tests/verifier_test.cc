@@ -93,6 +93,14 @@ TEST(AttestationIdTest, IdsAreHexOfTheTimeThenRandomBits) {
   EXPECT_LT(second, NewAttestationId());  // a later id sorts after
 }
 
+TEST(AttestationIdTest, RandomIdsAreHexAndDistinct) {
+  const std::string a = NewRandomId(), b = NewRandomId();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos) << a;
+  EXPECT_NE(a, b);
+  EXPECT_NE(a.substr(0, 12), b.substr(0, 12));  // no shared time prefix
+}
+
 TEST_F(VerifierTest, ValidAttestation) {
   AttestationVerifier verifier(trust_);
   auto envelope = Sign(SampleAttestation(sz_, T(1), T(24 * 30)), sz_);
