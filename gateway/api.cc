@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -312,11 +313,25 @@ HttpResponse Api::Dispatch(ApiCall& call) {
                    "the firm's consent (POST /v1/attestations with consent_ref)");
     }
     if (p[3] == "evaluation") {
-      auto evaluation = service_.CurrentEvaluation(subject);
-      if (!evaluation.ok()) return FromStatus(call, evaluation.status());
+      auto stored = service_.CurrentEvaluationBytes(subject);
+      if (!stored.ok()) return FromStatus(call, stored.status());
+      const bool json = call.reply_wire == Wire::kJson;
+      if (json) {
+        if (std::optional<std::string> body = rendered_evaluations_.Find(subject, *stored)) {
+          HttpResponse r;
+          r.content_type = std::string(kJsonType);
+          r.body = *std::move(body);
+          return r;
+        }
+      }
       cg::v1::EvaluationResponse response;
-      *response.mutable_evaluation() = std::move(*evaluation);
-      return Reply(call, response);
+      if (!response.mutable_evaluation()->ParseFromString(*stored)) {
+        return FromStatus(call,
+                          DataLossError("the stored evaluation of " + subject + " cannot be read"));
+      }
+      HttpResponse r = Reply(call, response);
+      if (json) rendered_evaluations_.Put(subject, *std::move(stored), r.body);
+      return r;
     }
     auto list = service_.ListAttestations(subject);
     if (!list.ok()) return FromStatus(call, list.status());

@@ -46,6 +46,7 @@
 
 #include "gateway/cross_border.h"
 #include "gateway/node_service.h"
+#include "gateway/rendered_cache.h"
 #include "gateway/replay_guard.h"
 #include "gateway/server/http_types.h"
 #include "gateway/server/metrics.h"
@@ -73,6 +74,10 @@ struct ApiPeers {
   ReplayGuard* replay = nullptr;
 };
 
+// Memory for the JSON of recent evaluation lookups: about 33,000 evaluations (an
+// entry is about 1.9 KiB: 1.4 KiB of JSON and the 0.5 KiB it was rendered from).
+inline constexpr size_t kRenderedEvaluationBytes = size_t{64} << 20;
+
 class Api {
  public:
   // `service`, `audit`, `metrics` and what `peers` points to must outlive the Api.
@@ -97,6 +102,8 @@ class Api {
   NodeService& service_;
   AuditLog& audit_;
   ApiPeers peers_;
+  // The JSON of recent evaluation lookups (gateway/rendered_cache.h).
+  RenderedCache rendered_evaluations_{kRenderedEvaluationBytes};
   server::CounterFamily* issued_ = nullptr;
   server::CounterFamily* verification_failures_ = nullptr;
   server::CounterFamily* rejected_ = nullptr;

@@ -451,7 +451,7 @@ Status NodeService::Ready() {
   return OkStatus();
 }
 
-StatusOr<cg::v1::Evaluation> NodeService::CurrentEvaluation(std::string_view subject_id) {
+StatusOr<std::string> NodeService::CurrentEvaluationBytes(std::string_view subject_id) {
   CG_RETURN_IF_ERROR(CheckSubject(subject_id));
   StatusOr<StoredEvaluation> stored = NotFoundError("");
   {
@@ -459,8 +459,13 @@ StatusOr<cg::v1::Evaluation> NodeService::CurrentEvaluation(std::string_view sub
     stored = store->GetEvaluation(subject_id, "");
   }
   if (!stored.ok()) return stored.status();
+  return std::move(stored->evaluation);
+}
+
+StatusOr<cg::v1::Evaluation> NodeService::CurrentEvaluation(std::string_view subject_id) {
+  CG_ASSIGN_OR_RETURN(const std::string stored, CurrentEvaluationBytes(subject_id));
   cg::v1::Evaluation evaluation;
-  if (!evaluation.ParseFromString(stored->evaluation)) {
+  if (!evaluation.ParseFromString(stored)) {
     return DataLossError("the stored evaluation of " + std::string(subject_id) + " cannot be read");
   }
   return evaluation;

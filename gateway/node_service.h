@@ -100,6 +100,8 @@ class NodeService {
   // The subject's latest evaluation. kInvalidArgument for a malformed id,
   // kNotFound when there is none.
   StatusOr<cg::v1::Evaluation> CurrentEvaluation(std::string_view subject_id);
+  // The same, as the store holds it (a binary cg.v1.Evaluation), unparsed.
+  StatusOr<std::string> CurrentEvaluationBytes(std::string_view subject_id);
 
   // Signs an attestation of the subject's latest evaluation and stores it durably
   // before returning. kInvalidArgument for a malformed field (the message names it)

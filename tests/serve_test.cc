@@ -445,6 +445,50 @@ TEST_F(ServeTest, CurlLooksUpIssuesFetchesAndLists) {
 
 // --- 2. Client certificates -----------------------------------------------------
 
+// Lookups answer from rendered JSON kept per subject (gateway/rendered_cache.h) only
+// while the store holds the bytes it was rendered from: a period evaluated while the
+// node serves shows at once.
+TEST_F(ServeTest, ALookupShowsAPeriodEvaluatedWhileServing) {
+  const std::string path = "/v1/entities/" + suite->subject + "/evaluation";
+  const test::Response first = Call("bank", Request("GET", path));
+  ASSERT_EQ(first.result_int(), 200) << first.body();
+  const test::Response again = Call("bank", Request("GET", path));
+  ASSERT_EQ(again.result_int(), 200) << again.body();
+  EXPECT_EQ(again.body(), first.body());
+  EXPECT_EQ(Parse<cg::v1::EvaluationResponse>(again.body()).evaluation().period(), kPeriod);
+
+  // The subject graded again for the next month, and that month evaluated.
+  std::string next_month;
+  std::istringstream feed_in(test::ReadWholeFile(suite->node.feeds_dir + "/sz-grades.csv"));
+  for (std::string line; std::getline(feed_in, line);) {
+    if (next_month.empty()) {
+      next_month = line + "\n";  // the header
+    } else if (line.starts_with(suite->subject + ",")) {
+      const size_t period = line.find(std::string(",") + kPeriod + ",");
+      ASSERT_NE(period, std::string::npos) << line;
+      next_month += line.replace(period + 1, 7, "2026-11") + "\n";
+    }
+  }
+  const std::string feed = tmp_.File("sz-grades-2026-11.csv");
+  std::ofstream(feed) << next_month;
+  const ProcessResult loaded = Cli({"load", "sz-grades", feed, "--config", File("node.toml")});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.Describe();
+  const ProcessResult evaluated =
+      Cli({"evaluate", "--period", "2026-11", "--config", File("node.toml")});
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.Describe();
+  const test::Response after = Call("bank", Request("GET", path));
+  ASSERT_EQ(after.result_int(), 200) << after.body();
+  const auto evaluation = Parse<cg::v1::EvaluationResponse>(after.body()).evaluation();
+  EXPECT_EQ(evaluation.period(), "2026-11");
+  EXPECT_EQ(evaluation.subject().id(), suite->subject);
+  // In binary too.
+  const test::Response bytes =
+      Call("bank", Request("GET", path, "", "", "Accept: application/x-protobuf\r\n"));
+  ASSERT_EQ(bytes.result_int(), 200);
+  cg::v1::EvaluationResponse decoded;
+  ASSERT_TRUE(decoded.ParseFromString(bytes.body()));
+  EXPECT_EQ(decoded.evaluation().period(), "2026-11");
+}
 TEST_F(ServeTest, HandshakeRefusedWithoutAGoodClientCertificate) {
   ExpectRefused("no client certificate", std::nullopt);
   ExpectRefused("another CA", Client("otherca"));
