@@ -74,8 +74,8 @@ struct ApiPeers {
   ReplayGuard* replay = nullptr;
 };
 
-// Memory for the JSON of recent evaluation lookups: about 33,000 evaluations (an
-// entry is about 1.9 KiB: 1.4 KiB of JSON and the 0.5 KiB it was rendered from).
+// Memory for the JSON of recent evaluation lookups: about 32,000 evaluations (an
+// entry counts about 2 KiB: 1.4 KiB of JSON, the 0.5 KiB it was rendered from, the map).
 inline constexpr size_t kRenderedEvaluationBytes = size_t{64} << 20;
 
 class Api {

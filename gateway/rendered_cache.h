@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,22 +26,23 @@ class RenderedCache {
   // What was rendered for `key` from exactly `source`, if it is kept.
   std::optional<std::string> Find(std::string_view key, std::string_view source) const {
     std::lock_guard lock(mu_);
-    const auto it = entries_.find(std::string(key));
+    const auto it = entries_.find(key);
     if (it == entries_.end() || it->second.source != source) return std::nullopt;
     return it->second.rendered;
   }
 
   // Keeps `rendered` as what `source` renders to for `key`, in place of any earlier.
   void Put(std::string key, std::string source, std::string rendered) {
-    const size_t size = key.size() + source.size() + rendered.size();
+    const size_t size = SizeOf(key, source, rendered);
     if (size > max_bytes_) return;
+    Map dropped;  // freed after the lock is let go
     std::lock_guard lock(mu_);
     if (auto it = entries_.find(key); it != entries_.end()) {
-      bytes_ -= it->first.size() + it->second.source.size() + it->second.rendered.size();
+      bytes_ -= SizeOf(it->first, it->second.source, it->second.rendered);
       entries_.erase(it);
     }
     if (bytes_ + size > max_bytes_) {
-      entries_.clear();
+      dropped.swap(entries_);
       bytes_ = 0;
     }
     bytes_ += size;
@@ -57,10 +59,21 @@ class RenderedCache {
     std::string source;
     std::string rendered;
   };
+  // Finds by string_view without making a string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Map = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
+  // The strings and, roughly, the map's own node and bucket for the entry.
+  static constexpr size_t kEntryOverhead = 128;
+  static size_t SizeOf(std::string_view key, std::string_view source, std::string_view rendered) {
+    return key.size() + source.size() + rendered.size() + kEntryOverhead;
+  }
 
   const size_t max_bytes_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
+  Map entries_;
   size_t bytes_ = 0;
 };
 

@@ -443,8 +443,6 @@ TEST_F(ServeTest, CurlLooksUpIssuesFetchesAndLists) {
       << metrics.stdout_text;
 }
 
-// --- 2. Client certificates -----------------------------------------------------
-
 // Lookups answer from rendered JSON kept per subject (gateway/rendered_cache.h) only
 // while the store holds the bytes it was rendered from: a period evaluated while the
 // node serves shows at once.
@@ -456,6 +454,8 @@ TEST_F(ServeTest, ALookupShowsAPeriodEvaluatedWhileServing) {
   ASSERT_EQ(again.result_int(), 200) << again.body();
   EXPECT_EQ(again.body(), first.body());
   EXPECT_EQ(Parse<cg::v1::EvaluationResponse>(again.body()).evaluation().period(), kPeriod);
+  // A kept rendering is no way around the checks: a firm still may not see it.
+  ExpectError(Call("firm", Request("GET", path)), 403, "FORBIDDEN", "firm after a cached lookup");
 
   // The subject graded again for the next month, and that month evaluated.
   std::string next_month;
@@ -489,6 +489,9 @@ TEST_F(ServeTest, ALookupShowsAPeriodEvaluatedWhileServing) {
   ASSERT_TRUE(decoded.ParseFromString(bytes.body()));
   EXPECT_EQ(decoded.evaluation().period(), "2026-11");
 }
+
+// --- 2. Client certificates -----------------------------------------------------
+
 TEST_F(ServeTest, HandshakeRefusedWithoutAGoodClientCertificate) {
   ExpectRefused("no client certificate", std::nullopt);
   ExpectRefused("another CA", Client("otherca"));
