@@ -313,24 +313,30 @@ HttpResponse Api::Dispatch(ApiCall& call) {
                    "the firm's consent (POST /v1/attestations with consent_ref)");
     }
     if (p[3] == "evaluation") {
-      auto stored = service_.CurrentEvaluationBytes(subject);
-      if (!stored.ok()) return FromStatus(call, stored.status());
-      const bool json = call.reply_wire == Wire::kJson;
-      if (json) {
-        if (std::optional<std::string> body = rendered_evaluations_.Find(subject, *stored)) {
-          HttpResponse r;
-          r.content_type = std::string(kJsonType);
-          r.body = *std::move(body);
-          return r;
+      // JSON as rendered before, while the evaluations' generation is the same.
+      std::optional<uint64_t> generation;
+      if (call.reply_wire == Wire::kJson) {
+        generation = evaluations_generation_.Get([&] { return service_.EvaluationsGeneration(); });
+        if (generation) {
+          if (std::optional<std::string> body = rendered_evaluations_.Find(subject, *generation)) {
+            HttpResponse r;
+            r.content_type = std::string(kJsonType);
+            r.body = *std::move(body);
+            return r;
+          }
         }
       }
+      auto stored = service_.CurrentEvaluationBytes(subject);
+      if (!stored.ok()) return FromStatus(call, stored.status());
       cg::v1::EvaluationResponse response;
       if (!response.mutable_evaluation()->ParseFromString(*stored)) {
         return FromStatus(call,
                           DataLossError("the stored evaluation of " + subject + " cannot be read"));
       }
       HttpResponse r = Reply(call, response);
-      if (json) rendered_evaluations_.Put(subject, *std::move(stored), r.body);
+      // Read after the generation, the evaluation is of that generation or a later
+      // one: kept under the earlier number it is only dropped the sooner.
+      if (generation) rendered_evaluations_.Put(subject, *generation, r.body);
       return r;
     }
     auto list = service_.ListAttestations(subject);

@@ -41,6 +41,7 @@
 // the subjects its certificate names; only an operator revokes or supersedes.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -74,9 +75,13 @@ struct ApiPeers {
   ReplayGuard* replay = nullptr;
 };
 
-// Memory for the JSON of recent evaluation lookups: about 32,000 evaluations (an
-// entry counts about 2 KiB: 1.4 KiB of JSON, the 0.5 KiB it was rendered from, the map).
+// Memory for the JSON of recent evaluation lookups: about 40,000 evaluations (an
+// entry counts about 1.6 KiB: 1.4 KiB of JSON, the key, the map).
 inline constexpr size_t kRenderedEvaluationBytes = size_t{64} << 20;
+// How often a node reads the generation of its evaluations to tell whether the JSON
+// it keeps still holds: a JSON lookup shows a newly committed evaluation period at
+// most this long after the commit (a binary lookup, an attestation at once).
+inline constexpr std::chrono::milliseconds kEvaluationsRecheck{10};
 
 class Api {
  public:
@@ -104,6 +109,7 @@ class Api {
   ApiPeers peers_;
   // The JSON of recent evaluation lookups (gateway/rendered_cache.h).
   RenderedCache rendered_evaluations_{kRenderedEvaluationBytes};
+  RecheckedGeneration evaluations_generation_{kEvaluationsRecheck};
   server::CounterFamily* issued_ = nullptr;
   server::CounterFamily* verification_failures_ = nullptr;
   server::CounterFamily* rejected_ = nullptr;

@@ -462,6 +462,11 @@ StatusOr<std::string> NodeService::CurrentEvaluationBytes(std::string_view subje
   return std::move(stored->evaluation);
 }
 
+StatusOr<uint64_t> NodeService::EvaluationsGeneration() {
+  auto store = impl_->pool_.Take();
+  return store->EvaluationsGeneration();
+}
+
 StatusOr<cg::v1::Evaluation> NodeService::CurrentEvaluation(std::string_view subject_id) {
   CG_ASSIGN_OR_RETURN(const std::string stored, CurrentEvaluationBytes(subject_id));
   cg::v1::Evaluation evaluation;

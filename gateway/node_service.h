@@ -102,6 +102,9 @@ class NodeService {
   StatusOr<cg::v1::Evaluation> CurrentEvaluation(std::string_view subject_id);
   // The same, as the store holds it (a binary cg.v1.Evaluation), unparsed.
   StatusOr<std::string> CurrentEvaluationBytes(std::string_view subject_id);
+  // The store's generation of the evaluations (Store::EvaluationsGeneration): what
+  // CurrentEvaluation answers is the same while it is.
+  StatusOr<uint64_t> EvaluationsGeneration();
 
   // Signs an attestation of the subject's latest evaluation and stores it durably
   // before returning. kInvalidArgument for a malformed field (the message names it)

@@ -21,6 +21,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -146,11 +147,13 @@ class RunReader {
   size_t filled_ = 0;
 };
 
-// A record's place in key order: the first 16 bytes of its first key column,
+// A record's place in key order: the first 24 bytes of its first key column,
 // big-endian and zero-padded (so they order as the text does), and its position in
-// the chunk. Most comparisons are settled by the integers without touching the rows.
+// the chunk. Most comparisons are settled by the integers without touching the rows:
+// 24 bytes hold a whole "uscc:" id, where 16 held only "uscc:91440300" and three
+// more characters, and every Shenzhen id starts "uscc:91440300".
 struct SortKey {
-  uint64_t head0, head1;
+  uint64_t head[3];
   uint32_t index;
 };
 
@@ -185,10 +188,11 @@ class SortedLoad {
     return chunk_.size >= chunk_rows_ ? Remember(Spill()) : OkStatus();
   }
 
-  // Calls write(record) for every record added, in key order, then starts empty
-  // again. Stops at the first error write returns.
-  template <typename Write>
-  Status Drain(Write write) {
+  // Calls write(rows) with every record added, in key order, a batch at a time
+  // (std::span<const Record* const>, up to kBatchRows records that stay valid until
+  // write returns), then starts empty again. Stops at the first error write returns.
+  template <typename WriteBatch>
+  Status DrainBatches(WriteBatch write) {
     CG_RETURN_IF_ERROR(failed_);
     CG_RETURN_IF_ERROR(Remember(WaitForSpill()));
     Sort(chunk_, order_);
@@ -197,6 +201,17 @@ class SortedLoad {
     runs_.reset();
     return Remember(std::move(drained));
   }
+
+  // DrainBatches a record at a time: write(record).
+  template <typename Write>
+  Status Drain(Write write) {
+    return DrainBatches([&](std::span<const Record* const> rows) -> Status {
+      for (const Record* r : rows) CG_RETURN_IF_ERROR(write(*r));
+      return OkStatus();
+    });
+  }
+
+  static constexpr size_t kBatchRows = 4096;
 
  private:
   // Rows of a chunk. Slots are reused from chunk to chunk, so copying a row in
@@ -225,11 +240,13 @@ class SortedLoad {
     order.resize(chunk.size);
     for (uint32_t i = 0; i < chunk.size; ++i) {
       const std::string_view first = std::get<0>(Key(chunk.rows[i]));
-      order[i] = {BigEndianBytes(first, 0), BigEndianBytes(first, 8), i};
+      order[i] = {{BigEndianBytes(first, 0), BigEndianBytes(first, 8), BigEndianBytes(first, 16)},
+                  i};
     }
     std::sort(order.begin(), order.end(), [&](const SortKey& a, const SortKey& b) {
-      if (a.head0 != b.head0) return a.head0 < b.head0;
-      if (a.head1 != b.head1) return a.head1 < b.head1;
+      for (int w = 0; w < 3; ++w) {
+        if (a.head[w] != b.head[w]) return a.head[w] < b.head[w];
+      }
       const auto c = Key(chunk.rows[a.index]) <=> Key(chunk.rows[b.index]);
       return c != 0 ? c < 0 : a.index < b.index;
     });
@@ -268,9 +285,16 @@ class SortedLoad {
     return spill_.get();
   }
 
-  template <typename Write>
-  Status WriteInOrder(Write write) {
-    for (const SortKey& k : order_) CG_RETURN_IF_ERROR(write(chunk_.rows[k.index]));
+  template <typename WriteBatch>
+  Status WriteInOrder(WriteBatch write) {
+    std::vector<const Record*> rows;
+    for (size_t at = 0; at < order_.size(); at += kBatchRows) {
+      rows.clear();
+      for (size_t i = at; i < std::min(at + kBatchRows, order_.size()); ++i) {
+        rows.push_back(&chunk_.rows[order_[i].index]);
+      }
+      CG_RETURN_IF_ERROR(write(std::span<const Record* const>(rows)));
+    }
     return OkStatus();
   }
 
@@ -279,8 +303,8 @@ class SortedLoad {
   // thread decodes and merges into batches while this thread writes the batch
   // before: the store's inserts are the slow half, and they get a core to
   // themselves.
-  template <typename Write>
-  Status Merge(Write write) {
+  template <typename WriteBatch>
+  Status Merge(WriteBatch write) {
     Batch batches[2];
     std::mutex mutex;
     std::condition_variable changed;
@@ -318,6 +342,7 @@ class SortedLoad {
     // The merger stops at its next batch when this thread stops, for any reason,
     // before `merger` is waited for.
     Status wrote = OkStatus();
+    std::vector<const Record*> rows;
     {
       const SignalOnExit stopping{mutex, changed, stop};
       for (;;) {
@@ -326,7 +351,9 @@ class SortedLoad {
         if (merged == written) break;
         Batch& batch = batches[written % 2];
         lock.unlock();
-        for (size_t i = 0; i < batch.size && wrote.ok(); ++i) wrote = write(batch.rows[i]);
+        rows.clear();
+        for (size_t i = 0; i < batch.size; ++i) rows.push_back(&batch.rows[i]);
+        wrote = write(std::span<const Record* const>(rows));
         lock.lock();
         ++written;
         changed.notify_all();
@@ -341,7 +368,6 @@ class SortedLoad {
     std::vector<Record> rows;
     size_t size = 0;
   };
-  static constexpr size_t kBatchRows = 4096;
 
   // The merger's half: next_batch(fill) waits for a free batch and calls fill(batch)
   // on it, or returns false when the writer has stopped.

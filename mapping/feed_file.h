@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <span>
 #include <string>
@@ -62,23 +61,34 @@ class FeedFile {
   uint64_t size_bytes() const { return size_bytes_; }
 
  private:
-  FeedFile(std::FILE* file, FeedFormat format, std::span<const FeedColumn> columns,
-           uint64_t size_bytes);
+  FeedFile(int fd, FeedFormat format, std::span<const FeedColumn> columns, uint64_t size_bytes);
   Status ReadHeader();
-  // Reads one physical line (without its line end) into line_; false at EOF.
+  // Reads one physical line (without its line end) into line_; false at EOF. line_
+  // views buffer_ (or, for a line over kMaxFeedRowBytes, its first kMaxFeedRowBytes + 1
+  // bytes, which is all a caller needs to reject it) until the next call.
   StatusOr<bool> ReadLine();
+  // Reads more of the file into buffer_ after what is unread, moving that to the
+  // front first; false at the end of the file.
+  StatusOr<bool> Fill();
+  // A record without quotes: its fields are views of the line, copied nowhere.
+  void SplitPlainCsv(FeedRow* row);
   void SplitCsv(FeedRow* row);
   void ParseJson(FeedRow* row);
 
-  std::FILE* file_;
+  int fd_;
   FeedFormat format_;
   std::vector<FeedColumn> columns_;
   std::vector<int> csv_to_column_;  // CSV field position -> column index
   uint64_t size_bytes_;
   uint64_t bytes_read_ = 0;
   uint64_t line_number_ = 0;
-  char* line_buffer_ = nullptr;  // getline(3)'s buffer
-  size_t line_capacity_ = 0;
+  // The file is read in blocks of kReadBytes into buffer_: [begin_, end_) is read
+  // and not yet returned as a line. Lines are views of it, not copies.
+  std::string buffer_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  bool at_end_ = false;
+  std::string long_line_;  // the start of a line over kMaxFeedRowBytes
   std::string_view line_;
   std::string record_;               // a CSV record spanning lines
   std::vector<std::string> values_;  // unquoted field texts, reused

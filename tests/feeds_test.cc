@@ -111,6 +111,45 @@ TEST_F(FeedsTest, SzGradesCsvGoodAndBadRows) {
   }
 }
 
+// The file is read in blocks of 1 MiB: rows that straddle two blocks, quoted and
+// plain rows, a row too long to load between good rows, CRLF and a last row without
+// a line end all come out as they were written, with their line numbers.
+TEST_F(FeedsTest, RowsAcrossReadBlocksComeOutWhole) {
+  std::string text = kGradeHeader;
+  std::vector<std::string> names;
+  const size_t long_row = 12'000;
+  for (size_t i = 0; i < 25'000; ++i) {
+    if (i == long_row) {
+      text += "uscc:91440300MA5G2U7B88," + std::string(kMaxFeedRowBytes + 100, 'y') +
+              ",2026-10,A,C39,1,1,1,1,1,0,0,0\n";
+      continue;
+    }
+    std::string name = "Firm " + std::to_string(i) + std::string(i % 97, 'x');
+    if (i % 10 == 3) name += ", Ltd";
+    names.push_back(name);
+    const std::string field = i % 10 == 3 ? "\"" + name + "\"" : name;
+    text += "uscc:91440300MA5G2U7B88," + field + ",2026-10,B,C39,1,2,3,4,5,0,1,0";
+    text += i % 7 == 0 ? "\r\n" : "\n";
+  }
+  text += "uscc:91440300MA5G2U7B88,Last,2026-10,C,C39,1,2,3,4,5,0,1,0";  // no line end
+  names.push_back("Last");
+  ASSERT_GT(text.size(), size_t{3} << 20);
+  Collect sink;
+  auto summary = Read(FeedKind::kSzGrades, "blocks.csv", text, sink);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->rows, 25'001u);
+  ASSERT_EQ(sink.grades.size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    ASSERT_EQ(sink.grades[i].name, names[i]) << i;
+    ASSERT_EQ(sink.grades[i].dimensions[4], 5) << i;
+    ASSERT_TRUE(sink.grades[i].abnormal_operation) << i;
+  }
+  ASSERT_EQ(sink.rejects.size(), 1u);
+  EXPECT_EQ(sink.rejects[0].line, long_row + 2);  // after the header, 1-based
+  EXPECT_NE(sink.rejects[0].reason.find("longer than"), std::string::npos)
+      << sink.rejects[0].reason;
+}
+
 TEST_F(FeedsTest, HeaderProblemsStopTheLoad) {
   Collect sink;
   auto unknown =

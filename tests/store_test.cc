@@ -144,10 +144,19 @@ TEST_F(StoreTest, EvaluationsOfAPeriodAreSeenWholeOrNotAtAll) {
     ASSERT_TRUE(load.ok());
     ASSERT_TRUE((*load)->Commit().ok());
   };
-  write_period("2026-10", "A", 3);
-
   auto reader = Store::Open(url_);
   ASSERT_TRUE(reader.ok());
+  // The generation of the evaluations moves with each commit that readers see, and
+  // only then.
+  auto generation = [&] {
+    auto g = (*reader)->EvaluationsGeneration();
+    EXPECT_TRUE(g.ok()) << g.status().ToString();
+    return g.ok() ? *g : ~uint64_t{0};
+  };
+  EXPECT_EQ(generation(), 0u);
+  write_period("2026-10", "A", 3);
+  EXPECT_EQ(generation(), 1u);
+
   auto latest_grade = [&] {
     auto e = (*reader)->GetEvaluation("uscc:100000", "");
     return e.ok() ? e->period + " " + e->grade : e.status().ToString();
@@ -162,7 +171,8 @@ TEST_F(StoreTest, EvaluationsOfAPeriodAreSeenWholeOrNotAtAll) {
             StatusCode::kNotFound);
   EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-10");
   EXPECT_EQ(*(*reader)->UnfinishedEvaluations(), std::vector<std::string>{"2026-11"});
-  load->reset();  // never committed: the period stays hidden
+  EXPECT_EQ(generation(), 1u);  // parts committed, nothing new to see
+  load->reset();                // never committed: the period stays hidden
   EXPECT_EQ(latest_grade(), "2026-10 A");
   EXPECT_EQ(*(*reader)->UnfinishedEvaluations(), std::vector<std::string>{"2026-11"});
   EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-10");
@@ -174,12 +184,14 @@ TEST_F(StoreTest, EvaluationsOfAPeriodAreSeenWholeOrNotAtAll) {
   EXPECT_EQ(latest_grade(), "2026-10 A");
   rerun->reset();
   EXPECT_EQ(latest_grade(), "2026-10 A");
+  EXPECT_EQ(generation(), 1u);
   EXPECT_TRUE((*reader)->GetEvaluation("uscc:100002", "2026-10").ok());
 
   // A batch of the period that completes shows it whole (the rows the failed batch
   // left are replaced in one transaction).
   write_period("2026-11", "C", 40000);
   EXPECT_EQ(latest_grade(), "2026-11 C");
+  EXPECT_EQ(generation(), 2u);
   EXPECT_TRUE((*reader)->UnfinishedEvaluations()->empty());
   EXPECT_EQ(*(*reader)->PreviousEvaluatedPeriod("2026-12"), "2026-11");
   auto transitions = (*reader)->CompareGrades("2026-11", "2026-10");
@@ -316,19 +328,22 @@ TEST_F(StoreTest, MigratesAVersion5Store) {
   // Back to what a version 5 program made.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ + "/node.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE entity_statements; DROP TABLE evaluation_runs; "
-                         "DROP INDEX attestations_active; CREATE INDEX attestations_active "
-                         "ON attestations (subject_id) WHERE state = 1; "
-                         "PRAGMA user_version = 5",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(
+          db,
+          "DROP TABLE entity_statements; DROP TABLE evaluation_runs; DROP TABLE store_generations; "
+          "DROP INDEX attestations_active; CREATE INDEX attestations_active "
+          "ON attestations (subject_id) WHERE state = 1; "
+          "PRAGMA user_version = 5",
+          nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
 
   auto store = Store::Open(url_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ((*store)->schema_version(), 8);
-  EXPECT_EQ(LatestSchemaVersion(), 8);
+  EXPECT_EQ((*store)->schema_version(), 9);
+  EXPECT_EQ(LatestSchemaVersion(), 9);
+  EXPECT_EQ(*(*store)->EvaluationsGeneration(), 0u);  // migration 9
   {
     // Migration 8 keys the index of active attestations by status index.
     sqlite3* check = nullptr;
