@@ -1,12 +1,15 @@
 #include "gateway/api.h"
 
 #include <fcntl.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <variant>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "proto/api.pb.h"
 #include "proto/keys.pb.h"
 #include "specs/json.h"
+#include "specs/timestamps.h"
 
 namespace cg::gateway {
 namespace {
@@ -58,18 +62,43 @@ std::vector<std::string_view> Segments(std::string_view target) {
   return out;
 }
 
+// Appends each line with one write(2) to a file opened O_APPEND: the line is in the
+// file (the kernel's page cache) before the response that it records is sent.
 class FileAuditLog : public AuditLog {
  public:
-  explicit FileAuditLog(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
+  FileAuditLog(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~FileAuditLog() override { ::close(fd_); }
   void Record(const std::string& json_line) override {
     std::string_view line = json_line;
     while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-    logger_->info(line);
-    logger_->flush();
+    iovec parts[2] = {{const_cast<char*>(line.data()), line.size()}, {const_cast<char*>("\n"), 1}};
+    size_t left = line.size() + 1;
+    int part = 0;
+    while (left > 0) {
+      const ssize_t n = ::writev(fd_, parts + part, 2 - part);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (!failing_.exchange(true)) {
+          spdlog::error("cannot write the audit log {}: {}", path_, std::strerror(errno));
+        }
+        return;
+      }
+      left -= static_cast<size_t>(n);
+      for (auto done = static_cast<size_t>(n); done > 0 && part < 2;) {
+        const size_t step = std::min(done, parts[part].iov_len);
+        parts[part].iov_base = static_cast<char*>(parts[part].iov_base) + step;
+        parts[part].iov_len -= step;
+        done -= step;
+        if (parts[part].iov_len == 0) ++part;
+      }
+    }
+    failing_.store(false, std::memory_order_relaxed);
   }
 
  private:
-  std::shared_ptr<spdlog::logger> logger_;
+  const int fd_;
+  const std::string path_;
+  std::atomic<bool> failing_{false};  // said once until a write succeeds again
 };
 
 }  // namespace
@@ -83,19 +112,48 @@ struct ApiCall {
 };
 
 StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
-  // Create it private before spdlog opens it for appending.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return UnavailableError("cannot open the audit log " + path);
-  ::close(fd);
-  try {
-    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false);
-    auto logger = std::make_shared<spdlog::logger>("audit", std::move(sink));
-    logger->set_pattern("%v");
-    logger->set_level(spdlog::level::info);
-    return std::unique_ptr<AuditLog>(new FileAuditLog(std::move(logger)));
-  } catch (const spdlog::spdlog_ex& e) {
-    return UnavailableError("cannot open the audit log " + path + ": " + e.what());
+  if (fd < 0) {
+    return UnavailableError("cannot open the audit log " + path + ": " + std::strerror(errno));
   }
+  return std::unique_ptr<AuditLog>(new FileAuditLog(fd, path));
+}
+
+std::string AuditLine(const cg::v1::AuditRecord& r) {
+  std::string line;
+  line.reserve(384);
+  char separator = '{';
+  auto key = [&](std::string_view name) {
+    line += separator;
+    separator = ',';
+    line += '"';
+    line += name;
+    line += "\":";
+  };
+  auto text = [&](std::string_view name, const std::string& value) {
+    if (value.empty()) return;
+    key(name);
+    AppendJsonString(line, value);
+  };
+  if (r.has_time()) {
+    key("time");
+    AppendJsonString(line, FormatRfc3339(r.time()));
+  }
+  text("request_id", r.request_id());
+  text("client", r.client());
+  text("client_fingerprint", r.client_fingerprint());
+  text("role", r.role());
+  text("action", r.action());
+  text("subject", r.subject());
+  text("attestation_id", r.attestation_id());
+  if (r.http_status() != 0) {
+    key("http_status");
+    line += std::to_string(r.http_status());
+  }
+  text("result", r.result());
+  if (separator == '{') line += '{';
+  line += "}\n";
+  return line;
 }
 
 Api::Api(NodeService& service, AuditLog& audit, server::MetricsRegistry& metrics, ApiPeers peers)
@@ -175,7 +233,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   call.audit.set_http_status(response.status);
   if (call.audit.result().empty()) call.audit.set_result(response.status < 400 ? "ok" : "error");
   *call.audit.mutable_time() = ToProtoTimestamp(Clock::now());
-  audit_.Record(MessageToJson(call.audit, /*compact=*/true));
+  audit_.Record(AuditLine(call.audit));
   return response;
 }
 

@@ -53,6 +53,10 @@
 #include "gateway/server/metrics.h"
 #include "specs/status.h"
 
+namespace cg::v1 {
+class AuditRecord;
+}
+
 namespace cg::gateway {
 
 struct ApiCall;  // one request on its way through (api.cc)
@@ -66,6 +70,10 @@ class AuditLog {
   virtual ~AuditLog() = default;
   virtual void Record(const std::string& json_line) = 0;
 };
+
+// An audit record as a line of JSON (protobuf's JSON mapping of cg.v1.AuditRecord,
+// field names as in the .proto, empty fields left out), ending in a newline.
+std::string AuditLine(const cg::v1::AuditRecord& record);
 
 // What the Api needs for the peer protocol; both optional. Without `cross_border`
 // the cross-border routes answer 409 NO_PEER; without `replay` peers' requests are

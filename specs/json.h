@@ -20,4 +20,10 @@ std::string MessageToJson(const google::protobuf::Message& message, bool compact
 // reason on malformed JSON, unknown fields or wrong types.
 Status JsonToMessage(std::string_view json, google::protobuf::Message* message);
 
+// Appends `text` to `out` as a JSON string, quotes included: quotes, backslashes and
+// control characters escaped, valid UTF-8 as it is, and each byte that is not part
+// of valid UTF-8 as U+FFFD. For the one line written per request (the audit log),
+// where protobuf's printer cost more than the rest of a cached lookup's work.
+void AppendJsonString(std::string& out, std::string_view text);
+
 }  // namespace cg
