@@ -720,10 +720,8 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
     for (const Status& s : results) CG_RETURN_IF_ERROR(s);
     CG_RETURN_IF_ERROR(wait_for_writer());
     writing = std::async(std::launch::async, [&, count = end - begin]() -> Status {
-      for (uint32_t i = 0; i < count; ++i) {
-        CG_RETURN_IF_ERROR(load->Put(block[i]));
-        ++summary.distribution[block[i].grade];
-      }
+      CG_RETURN_IF_ERROR(load->PutAll(std::span<const StoredEvaluation>(block.data(), count)));
+      for (uint32_t i = 0; i < count; ++i) ++summary.distribution[block[i].grade];
       return OkStatus();
     });
     summary.evaluated = end;

@@ -644,19 +644,37 @@ class SqliteEvaluationLoad : public EvaluationLoad {
       clear.Text(1, period_);
       CG_RETURN_IF_ERROR(clear.Run("clear the period's evaluations"));
     }
-    return insert_.Prepare(db_, "INSERT INTO evaluations VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    CG_RETURN_IF_ERROR(insert_.Prepare(db_, InsertSql(1)));
+    return insert_many_.Prepare(db_, InsertSql(kRowsPerInsert));
   }
-  Status Put(const StoredEvaluation& e) override {
+  Status Put(const StoredEvaluation& e) override { return PutAll({&e, 1}); }
+  // Rows go kRowsPerInsert to a statement where they can: they come in key order, for
+  // the table and for its index by period alike, and SQLite then keeps its cursors
+  // on the last pages from row to row (SqliteFeedLoad::kRowsPerUpsert).
+  Status PutAll(std::span<const StoredEvaluation> evaluations) override {
     if (!open_) return FailedPreconditionError("the evaluations are not being written");
-    if (e.period != period_) return InternalError("evaluation of another period");
-    insert_.Text(1, e.entity_id);
-    insert_.Text(2, e.period);
-    insert_.Real(3, e.joint_pd);
-    insert_.Int(4, e.score);
-    insert_.Text(5, e.grade);
-    insert_.Blob(6, e.evaluation);
-    CG_RETURN_IF_ERROR(insert_.Run("store evaluation"));
-    return in_parts_ && ++part_rows_ == kPartRows ? NextPart() : OkStatus();
+    for (const StoredEvaluation& e : evaluations) {
+      if (e.period != period_) return InternalError("evaluation of another period");
+    }
+    while (!evaluations.empty()) {
+      const size_t rows = evaluations.size() >= kRowsPerInsert ? kRowsPerInsert : 1;
+      Statement& insert = rows == 1 ? insert_ : insert_many_;
+      for (size_t r = 0; r < rows; ++r) {
+        const StoredEvaluation& e = evaluations[r];
+        const int at = static_cast<int>(r) * 6;
+        insert.Text(at + 1, e.entity_id);
+        insert.Text(at + 2, e.period);
+        insert.Real(at + 3, e.joint_pd);
+        insert.Int(at + 4, e.score);
+        insert.Text(at + 5, e.grade);
+        insert.Blob(at + 6, e.evaluation);
+      }
+      CG_RETURN_IF_ERROR(insert.Run("store evaluations"));
+      evaluations = evaluations.subspan(rows);
+      part_rows_ += rows;
+      if (in_parts_ && part_rows_ >= kPartRows) CG_RETURN_IF_ERROR(NextPart());
+    }
+    return OkStatus();
   }
   Status Commit() override {
     if (!open_) return FailedPreconditionError("the evaluations are not being written");
@@ -680,6 +698,13 @@ class SqliteEvaluationLoad : public EvaluationLoad {
   void RestoreSettings() {
     (void)Exec(db_, kCacheSize, "configure");
     (void)Exec(db_, "PRAGMA wal_autocheckpoint = 1000", "configure");  // SQLite's default
+  }
+
+  static constexpr size_t kRowsPerInsert = 64;
+  static std::string InsertSql(size_t rows) {
+    std::string sql = "INSERT INTO evaluations VALUES ";
+    for (size_t r = 0; r < rows; ++r) sql += r == 0 ? "(?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?)";
+    return sql;
   }
 
   // About 36 MB of pages a part, and a checkpoint about every other part (each one
@@ -717,8 +742,9 @@ class SqliteEvaluationLoad : public EvaluationLoad {
   bool open_ = false;
   bool in_parts_ = false;
   int64_t run_id_ = 0;
-  uint32_t part_rows_ = 0;
-  Statement insert_;
+  size_t part_rows_ = 0;
+  Statement insert_;       // one row
+  Statement insert_many_;  // kRowsPerInsert rows
 };
 
 // Checkpoints a store's WAL on a thread and connection of its own, for a connection

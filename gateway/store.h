@@ -60,6 +60,11 @@ class EvaluationLoad {
  public:
   virtual ~EvaluationLoad() = default;
   virtual Status Put(const StoredEvaluation& evaluation) = 0;
+  // Put of each, in order; a store may write them faster together.
+  virtual Status PutAll(std::span<const StoredEvaluation> evaluations) {
+    for (const StoredEvaluation& e : evaluations) CG_RETURN_IF_ERROR(Put(e));
+    return OkStatus();
+  }
   virtual Status Commit() = 0;
 };
 
