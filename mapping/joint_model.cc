@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "mapping/calendar.h"
@@ -16,10 +18,19 @@ std::string Printf(const char* format, double a, double b = 0) {
   return buf;
 }
 
-void AddReason(std::vector<Reason>& reasons, std::string code, std::string description,
+// Adds a reason that moved the result (a contribution of 0 did not). `description`
+// is its text, or a function that makes it: formatted only for a reason kept, since
+// most candidate reasons of most entities contribute nothing.
+template <typename Description>
+void AddReason(std::vector<Reason>& reasons, std::string_view code, Description&& description,
                double contribution) {
   if (contribution == 0) return;
-  reasons.push_back({std::move(code), std::move(description), contribution});
+  if constexpr (std::is_invocable_v<Description>) {
+    reasons.push_back({std::string(code), description(), contribution});
+  } else {
+    reasons.push_back(
+        {std::string(code), std::string(std::forward<Description>(description)), contribution});
+  }
 }
 
 std::string Number(double x) {
@@ -187,7 +198,7 @@ NativeAssessment AssessHongKong(const HkBureauRecord& r, int64_t as_of_day,
   // Points become log-odds at ln 2 per points_to_double_odds; more points, less risk.
   const double per_point = -std::log(2.0) / p.points_to_double_odds;
   double points = 0;
-  auto add = [&](const char* code, std::string description, double attribute_points) {
+  auto add = [&](const char* code, auto description, double attribute_points) {
     points += attribute_points;
     AddReason(native.reasons, code, std::move(description), attribute_points * per_point);
   };
@@ -195,7 +206,8 @@ NativeAssessment AssessHongKong(const HkBureauRecord& r, int64_t as_of_day,
 
   if (!r.incorporation_date.empty()) {
     const double years = (as_of_day - DaysFromDate(r.incorporation_date)) / 365.25;
-    add("HK_YEARS_TRADING", Printf("%.1f years since incorporation", years),
+    add(
+        "HK_YEARS_TRADING", [&] { return Printf("%.1f years since incorporation", years); },
         years < 2    ? p.years_under_2
         : years < 5  ? p.years_2_to_5
         : years < 10 ? p.years_5_to_10
@@ -213,7 +225,8 @@ NativeAssessment AssessHongKong(const HkBureauRecord& r, int64_t as_of_day,
     }
   }
   if (!r.facilities.empty()) {
-    add("HK_WORST_DPD", Printf("worst %.0f days past due in 12 months", worst_dpd),
+    add(
+        "HK_WORST_DPD", [&] { return Printf("worst %.0f days past due in 12 months", worst_dpd); },
         worst_dpd == 0   ? p.dpd_0
         : worst_dpd < 30 ? p.dpd_1_to_29
         : worst_dpd < 60 ? p.dpd_30_to_59
@@ -222,7 +235,8 @@ NativeAssessment AssessHongKong(const HkBureauRecord& r, int64_t as_of_day,
   }
   if (limit > 0) {
     const double u = outstanding / limit;
-    add("HK_UTILISATION", Printf("%.0f%% of credit limits used", u * 100),
+    add(
+        "HK_UTILISATION", [&] { return Printf("%.0f%% of credit limits used", u * 100); },
         u < 0.30   ? p.utilisation_under_30
         : u < 0.70 ? p.utilisation_30_to_70
         : u < 0.90 ? p.utilisation_70_to_90
@@ -231,14 +245,16 @@ NativeAssessment AssessHongKong(const HkBureauRecord& r, int64_t as_of_day,
   int defaults = 0;
   for (const auto& d : r.defaults) defaults += DaysFromDate(d.date) >= five_years_ago;
   if (defaults > 0) {
-    add("HK_DEFAULTS", Printf("%.0f default(s) in 5 years", defaults),
+    add(
+        "HK_DEFAULTS", [&] { return Printf("%.0f default(s) in 5 years", defaults); },
         defaults == 1 ? p.default_one : p.default_two_plus);
   }
   int judgments = 0;
   for (const auto& j : r.judgments)
     judgments += !j.satisfied && DaysFromDate(j.date) >= five_years_ago;
   if (judgments > 0) {
-    add("HK_JUDGMENTS", Printf("%.0f unsatisfied judgment(s)", judgments),
+    add(
+        "HK_JUDGMENTS", [&] { return Printf("%.0f unsatisfied judgment(s)", judgments); },
         judgments == 1 ? p.judgment_one : p.judgment_two_plus);
   }
   bool petition = false;
@@ -252,7 +268,8 @@ NativeAssessment AssessHongKong(const HkBureauRecord& r, int64_t as_of_day,
   }
   if (paid > 0) {
     const double dbt = weighted_days / paid;
-    add("HK_TRADE_DBT", Printf("trade paid %.1f days beyond terms on average", dbt),
+    add(
+        "HK_TRADE_DBT", [&] { return Printf("trade paid %.1f days beyond terms on average", dbt); },
         dbt < 5    ? p.trade_dbt_under_5
         : dbt < 30 ? p.trade_dbt_5_to_30
         : dbt < 60 ? p.trade_dbt_30_to_60
@@ -333,18 +350,26 @@ PerformanceResult AssessPerformance(std::span<const PerformanceRecord> records,
 std::vector<Reason> PerformanceReasons(const PerformanceResult& r, const PerformanceParams& p) {
   std::vector<Reason> reasons;
   if (!r.sufficient_evidence) return reasons;  // too little evidence: neutral
-  AddReason(reasons, "XB_ON_TIME",
-            Printf("cross-border obligations %.1f%% on time by amount (reference %.0f%%)",
-                   r.on_time_rate * 100, p.reference_on_time_rate * 100),
-            p.on_time_weight * (p.reference_on_time_rate - r.on_time_rate));
-  AddReason(reasons, "XB_DAYS_BEYOND_TERMS",
-            Printf("paid %.1f days beyond terms on average (score %.0f of 80)", r.days_beyond_terms,
-                   r.days_beyond_terms_score),
-            p.dbt_weight_per_point * (80 - r.days_beyond_terms_score));
-  AddReason(reasons, "XB_DEFAULTS", Printf("%.0f cross-border default(s)", r.defaults),
-            p.default_weight * std::min(r.defaults, p.max_counted));
-  AddReason(reasons, "XB_DISPUTES", Printf("%.0f disputed obligation(s)", r.disputes),
-            p.dispute_weight * std::min(r.disputes, p.max_counted));
+  AddReason(
+      reasons, "XB_ON_TIME",
+      [&] {
+        return Printf("cross-border obligations %.1f%% on time by amount (reference %.0f%%)",
+                      r.on_time_rate * 100, p.reference_on_time_rate * 100);
+      },
+      p.on_time_weight * (p.reference_on_time_rate - r.on_time_rate));
+  AddReason(
+      reasons, "XB_DAYS_BEYOND_TERMS",
+      [&] {
+        return Printf("paid %.1f days beyond terms on average (score %.0f of 80)",
+                      r.days_beyond_terms, r.days_beyond_terms_score);
+      },
+      p.dbt_weight_per_point * (80 - r.days_beyond_terms_score));
+  AddReason(
+      reasons, "XB_DEFAULTS", [&] { return Printf("%.0f cross-border default(s)", r.defaults); },
+      p.default_weight * std::min(r.defaults, p.max_counted));
+  AddReason(
+      reasons, "XB_DISPUTES", [&] { return Printf("%.0f disputed obligation(s)", r.disputes); },
+      p.dispute_weight * std::min(r.disputes, p.max_counted));
   return reasons;
 }
 
@@ -364,16 +389,20 @@ JointResult Combine(const NativeAssessment& native, const EquityFactors& equity,
     parent_excess += parent.integrated_share * (Logit(parent_pd) - native_logit);
     parent_share += parent.integrated_share;
   }
-  AddReason(equity_reasons, "EQ_PARENT_RISK",
-            Printf(parent_excess > 0 ? "owned (%.0f%%) by companies of higher risk"
-                                     : "owned (%.0f%%) by companies of lower risk",
-                   parent_share * 100),
-            e.parent_weight * parent_excess);
+  AddReason(
+      equity_reasons, "EQ_PARENT_RISK",
+      [&] {
+        return Printf(parent_excess > 0 ? "owned (%.0f%%) by companies of higher risk"
+                                        : "owned (%.0f%%) by companies of lower risk",
+                      parent_share * 100);
+      },
+      e.parent_weight * parent_excess);
   const uint32_t layers = std::min(equity.layers_to_beneficial_owner, e.max_layers_counted);
   if (layers > e.free_layers) {
-    AddReason(equity_reasons, "EQ_LAYERS",
-              Printf("%.0f layers of companies to the beneficial owner", layers),
-              e.per_layer * (layers - e.free_layers));
+    AddReason(
+        equity_reasons, "EQ_LAYERS",
+        [&] { return Printf("%.0f layers of companies to the beneficial owner", layers); },
+        e.per_layer * (layers - e.free_layers));
   }
   if (!equity.secrecy_jurisdictions.empty()) {
     std::string list;
@@ -392,9 +421,12 @@ JointResult Combine(const NativeAssessment& native, const EquityFactors& equity,
     AddReason(equity_reasons, "EQ_SHELL_ON_CHAIN", "a shell-company risk in the ownership",
               e.shell_on_chain);
   }
-  AddReason(equity_reasons, "EQ_UNKNOWN_OWNERSHIP",
-            Printf("%.0f%% of the ownership is not accounted for", equity.unknown_share * 100),
-            e.unknown_share_weight * equity.unknown_share);
+  AddReason(
+      equity_reasons, "EQ_UNKNOWN_OWNERSHIP",
+      [&] {
+        return Printf("%.0f%% of the ownership is not accounted for", equity.unknown_share * 100);
+      },
+      e.unknown_share_weight * equity.unknown_share);
 
   double logit = native_logit;
   out.all_reasons.reserve(out.all_reasons.size() + equity_reasons.size() +
