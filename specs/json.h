@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "specs/json_text.h"  // AppendJsonString, for JSON written by hand
 #include "specs/status.h"
 
 namespace cg {
@@ -19,11 +20,5 @@ std::string MessageToJson(const google::protobuf::Message& message, bool compact
 // Parses JSON into `message` (cleared first). kInvalidArgument with the parser's
 // reason on malformed JSON, unknown fields or wrong types.
 Status JsonToMessage(std::string_view json, google::protobuf::Message* message);
-
-// Appends `text` to `out` as a JSON string, quotes included: quotes, backslashes and
-// control characters escaped, valid UTF-8 as it is, and each byte that is not part
-// of valid UTF-8 as U+FFFD. For the one line written per request (the audit log),
-// where protobuf's printer cost more than the rest of a cached lookup's work.
-void AppendJsonString(std::string& out, std::string_view text);
 
 }  // namespace cg
