@@ -79,7 +79,8 @@ class FileAuditLog : public AuditLog {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         if (!failing_.exchange(true)) {
-          spdlog::error("cannot write the audit log {}: {}", path_, std::strerror(errno));
+          spdlog::error("cannot write the audit log {}: {}", path_,
+                        n < 0 ? std::strerror(errno) : "nothing written");
         }
         return;
       }

@@ -102,7 +102,13 @@ class RecheckedGeneration {
         checked_at_.compare_exchange_strong(checked, at, std::memory_order_acq_rel)) {
       auto fresh = read();
       if (fresh.ok()) {
-        known_.store(*fresh, std::memory_order_relaxed);
+        // Generations only grow: a read that started before another but ends after it
+        // must not put the older number back (reads can overlap when one waits for a
+        // store connection longer than `recheck`).
+        uint64_t known = known_.load(std::memory_order_relaxed);
+        while (*fresh > known &&
+               !known_.compare_exchange_weak(known, *fresh, std::memory_order_relaxed)) {
+        }
         valid_.store(true, std::memory_order_release);
       } else {
         valid_.store(false, std::memory_order_release);

@@ -168,11 +168,11 @@ class Store {
   // kNotFound when there is none.
   virtual StatusOr<StoredEvaluation> GetEvaluation(std::string_view entity_id,
                                                    std::string_view period) = 0;
-  // The latest evaluated period before `period`; empty when there is none.
-  // A number that changes with every commit that changes what GetEvaluation answers
+  // A number that grows with every commit that changes what GetEvaluation answers
   // (a period's evaluation completed, or replaced): what was derived from the
   // evaluations at one generation holds while the generation is the same.
   virtual StatusOr<uint64_t> EvaluationsGeneration() = 0;
+  // The latest evaluated period before `period`; empty when there is none.
   virtual StatusOr<std::string> PreviousEvaluatedPeriod(std::string_view period) = 0;
   // Periods whose evaluation was begun and not completed (a batch running now, or
   // one that stopped part way): readers leave them out until a batch completes them.

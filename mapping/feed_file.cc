@@ -93,7 +93,8 @@ StatusOr<bool> FeedFile::ReadLine() {
       return take(at, at + 1);
     }
     searched = end_ - begin_;
-    if (searched > kMaxFeedRowBytes) break;
+    // + 1: a row of exactly the limit may still have its '\r' here, its '\n' unread.
+    if (searched > kMaxFeedRowBytes + 1) break;
     CG_ASSIGN_OR_RETURN(bool more, Fill());
     if (!more) {
       if (begin_ == end_) return false;

@@ -76,5 +76,22 @@ TEST(RecheckedGenerationTest, ReadsAgainOnlyWhenDue) {
   EXPECT_EQ(reads, 5);
 }
 
+// Two reads can overlap (one waits for a store connection longer than the recheck):
+// the one that ends last must not put an older generation back.
+TEST(RecheckedGenerationTest, NeverGoesBack) {
+  using std::chrono::milliseconds;
+  RecheckedGeneration generation(milliseconds(10));
+  const RecheckedGeneration::SteadyClock::time_point t0{std::chrono::hours(1)};
+  auto read_newer = [] { return StatusOr<uint64_t>(uint64_t{9}); };
+  auto slow_read = [&] {
+    // Another caller, due 20 ms later, reads and publishes a newer generation while
+    // this read is still on its way.
+    EXPECT_EQ(generation.Get(read_newer, t0 + milliseconds(20)), 9u);
+    return StatusOr<uint64_t>(uint64_t{8});
+  };
+  EXPECT_EQ(generation.Get(slow_read, t0), 9u);
+  EXPECT_EQ(generation.Get(read_newer, t0 + milliseconds(21)), 9u);
+}
+
 }  // namespace
 }  // namespace cg::gateway

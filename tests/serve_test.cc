@@ -444,8 +444,9 @@ TEST_F(ServeTest, CurlLooksUpIssuesFetchesAndLists) {
 }
 
 // Lookups answer from rendered JSON kept per subject (gateway/rendered_cache.h) only
-// while the store holds the bytes it was rendered from: a period evaluated while the
-// node serves shows at once.
+// while the evaluations' generation is the one it was rendered at, rechecked every
+// 10 ms: a period evaluated while the node serves shows (the CLI's evaluate takes far
+// longer than the recheck).
 TEST_F(ServeTest, ALookupShowsAPeriodEvaluatedWhileServing) {
   const std::string path = "/v1/entities/" + suite->subject + "/evaluation";
   const test::Response first = Call("bank", Request("GET", path));
