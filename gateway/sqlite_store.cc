@@ -392,6 +392,9 @@ WHERE (counterparty_jurisdiction, kind, due_date, settled_date, amount, currency
           excluded.settled_date, excluded.amount, excluded.currency, excluded.status)
 )sql"};
 
+// A plain insert: no conflict clause.
+constexpr Upsert kInsertEvaluation{"evaluations", 6, ""};
+
 // The SQL of `upsert` for `rows` rows; row r's column c is parameter r * columns + c + 1.
 std::string UpsertSql(const Upsert& upsert, int rows) {
   std::string sql = std::string("INSERT INTO ") + upsert.table + " VALUES ";
@@ -644,8 +647,8 @@ class SqliteEvaluationLoad : public EvaluationLoad {
       clear.Text(1, period_);
       CG_RETURN_IF_ERROR(clear.Run("clear the period's evaluations"));
     }
-    CG_RETURN_IF_ERROR(insert_.Prepare(db_, InsertSql(1)));
-    return insert_many_.Prepare(db_, InsertSql(kRowsPerInsert));
+    CG_RETURN_IF_ERROR(insert_.Prepare(db_, UpsertSql(kInsertEvaluation, 1)));
+    return insert_many_.Prepare(db_, UpsertSql(kInsertEvaluation, kRowsPerInsert));
   }
   Status Put(const StoredEvaluation& e) override { return PutAll({&e, 1}); }
   // Rows go kRowsPerInsert to a statement where they can: they come in key order, for
@@ -701,11 +704,6 @@ class SqliteEvaluationLoad : public EvaluationLoad {
   }
 
   static constexpr size_t kRowsPerInsert = 64;
-  static std::string InsertSql(size_t rows) {
-    std::string sql = "INSERT INTO evaluations VALUES ";
-    for (size_t r = 0; r < rows; ++r) sql += r == 0 ? "(?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?)";
-    return sql;
-  }
 
   // About 36 MB of pages a part, and a checkpoint about every other part (each one
   // syncs the WAL and the database: fewer, larger ones cost less at this size).
