@@ -110,6 +110,9 @@ struct ApiCall {
   std::vector<std::string_view> path;
   Wire reply_wire = Wire::kJson;
   cg::v1::AuditRecord audit;
+  // Set when the server takes the answer later (Api::HandleAsync): a route that
+  // waits for another thread may then hand the call on and answer through it.
+  std::optional<server::Responder> respond;
 };
 
 StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
@@ -212,12 +215,16 @@ std::string Api::RouteOf(std::string_view method, std::string_view target) {
   return "other";
 }
 
-bool Api::AnswersQuickly(std::string_view method, std::string_view route) {
-  return method == "GET" && (route == "/v1/entities/{id}/evaluation" || route == "/v1/keys");
+server::Answering Api::AnsweringOf(std::string_view method, std::string_view route) {
+  if (method == "GET" && (route == "/v1/entities/{id}/evaluation" || route == "/v1/keys")) {
+    return server::Answering::kInline;
+  }
+  if (method == "POST" && route == "/v1/attestations") return server::Answering::kAsync;
+  return server::Answering::kHandlerThread;
 }
 
-HttpResponse Api::Handle(const HttpRequest& request) {
-  ApiCall call{request, Segments(request.target), Wire::kJson, {}};
+ApiCall Api::Begin(const HttpRequest& request) {
+  ApiCall call{request, Segments(request.target), Wire::kJson, {}, std::nullopt};
   call.audit.set_request_id(request.request_id);
   call.audit.set_client(request.client.common_name);
   call.audit.set_client_fingerprint(request.client.fingerprint);
@@ -230,12 +237,29 @@ HttpResponse Api::Handle(const HttpRequest& request) {
       rest.remove_prefix(std::min(comma + 1, rest.size()));
     }
   }
-  HttpResponse response = Dispatch(call);
+  return call;
+}
+
+HttpResponse Api::Finish(ApiCall& call, HttpResponse response) {
   call.audit.set_http_status(response.status);
   if (call.audit.result().empty()) call.audit.set_result(response.status < 400 ? "ok" : "error");
   *call.audit.mutable_time() = ToProtoTimestamp(Clock::now());
   audit_.Record(AuditLine(call.audit));
   return response;
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  ApiCall call = Begin(request);
+  std::optional<HttpResponse> response = Dispatch(call);  // always, without a responder
+  return Finish(call, *std::move(response));
+}
+
+void Api::HandleAsync(const HttpRequest& request, server::Responder respond) {
+  ApiCall call = Begin(request);
+  call.respond = respond;
+  std::optional<HttpResponse> response = Dispatch(call);
+  if (!response) return;  // handed on: it answers through `respond`
+  respond([answer = Finish(call, *std::move(response))]() mutable { return std::move(answer); });
 }
 
 namespace {
@@ -339,7 +363,7 @@ HttpResponse NotYours(ApiCall& call) {
 
 }  // namespace
 
-HttpResponse Api::Dispatch(ApiCall& call) {
+std::optional<HttpResponse> Api::Dispatch(ApiCall& call) {
   const HttpRequest& req = call.request;
   const auto& p = call.path;
   const std::string& method = req.method;
@@ -430,20 +454,16 @@ HttpResponse Api::Dispatch(ApiCall& call) {
       }
       if (!fresh.ok()) return FromStatus(call, fresh);
     }
-    auto issued =
-        service_.Issue(issue, role == Role::kPeer ? Requester::kPeer : Requester::kClient);
-    if (!issued.ok()) {
-      if (issued.status().code() == StatusCode::kPermissionDenied) {
-        return Error(call, 403, ConsentRefusalCode(issued.status()), issued.status().message());
-      }
-      HttpResponse r = FromStatus(call, issued.status());
-      return r.status == 400 ? rejected(r) : r;
-    }
-    issued_->WithLabels({}).Increment();
-    call.audit.set_attestation_id(issued->attestation_id());
-    HttpResponse r = Reply(call, *issued, 201);
-    r.headers.emplace_back("location", "/v1/attestations/" + issued->attestation_id());
-    return r;
+    const Requester requester = role == Role::kPeer ? Requester::kPeer : Requester::kClient;
+    if (!call.respond) return Issued(call, service_.Issue(issue, requester));
+    // Answered once the group commit has stored it, without holding this thread.
+    auto later = std::make_shared<ApiCall>(std::move(call));
+    service_.IssueAsync(issue, requester, [this, later](StatusOr<cg::v1::IssueResponse> issued) {
+      (*later->respond)([this, later, issued = std::move(issued)]() mutable {
+        return Finish(*later, Issued(*later, std::move(issued)));
+      });
+    });
+    return std::nullopt;
   }
 
   if (p[1] == "attestations" && (p.size() == 3 || p.size() == 4)) {
@@ -684,6 +704,22 @@ HttpResponse Api::Dispatch(ApiCall& call) {
   }
 
   return Error(call, 404, "NOT_FOUND", "no such resource");
+}
+
+HttpResponse Api::Issued(ApiCall& call, StatusOr<cg::v1::IssueResponse> issued) {
+  if (!issued.ok()) {
+    if (issued.status().code() == StatusCode::kPermissionDenied) {
+      return Error(call, 403, ConsentRefusalCode(issued.status()), issued.status().message());
+    }
+    HttpResponse r = FromStatus(call, issued.status());
+    if (r.status == 400) rejected_->WithLabels({call.audit.result()}).Increment();
+    return r;
+  }
+  issued_->WithLabels({}).Increment();
+  call.audit.set_attestation_id(issued->attestation_id());
+  HttpResponse r = Reply(call, *issued, 201);
+  r.headers.emplace_back("location", "/v1/attestations/" + issued->attestation_id());
+  return r;
 }
 
 }  // namespace cg::gateway

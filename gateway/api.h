@@ -43,6 +43,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "gateway/cross_border.h"
@@ -98,19 +99,30 @@ class Api {
 
   // Answers one request; thread-safe.
   server::HttpResponse Handle(const server::HttpRequest& request);
+  // The same, answering through `respond` (server::AsyncRequestHandler): an
+  // issuance is answered once the group commit has stored its attestation, without
+  // holding the calling thread meanwhile; anything else at once.
+  void HandleAsync(const server::HttpRequest& request, server::Responder respond);
 
   // The route template of a request, for metric labels: "/v1/attestations/{id}",
   // or "other".
   static std::string RouteOf(std::string_view method, std::string_view target);
 
-  // Whether a request, by its method and route (RouteOf), is answered quickly and
-  // never waits long (a point read of the store, no disk sync, no call to a peer):
-  // an evaluation lookup or the node's keys. The server answers these on its network
-  // threads.
-  static bool AnswersQuickly(std::string_view method, std::string_view route);
+  // How the server should answer a request, by its method and route (RouteOf):
+  // kInline for what is quick and never waits long (a point read of the store, no
+  // disk sync, no call to a peer: an evaluation lookup, the node's keys); kAsync for
+  // an issuance (HandleAsync), which waits only for the group commit; on a handler
+  // thread for the rest.
+  static server::Answering AnsweringOf(std::string_view method, std::string_view route);
 
  private:
-  server::HttpResponse Dispatch(ApiCall& call);
+  ApiCall Begin(const server::HttpRequest& request);
+  // Nothing when the call was handed on to answer through its responder.
+  std::optional<server::HttpResponse> Dispatch(ApiCall& call);
+  // The response to an issuance.
+  server::HttpResponse Issued(ApiCall& call, StatusOr<cg::v1::IssueResponse> issued);
+  // Writes the call's audit line; returns `response`.
+  server::HttpResponse Finish(ApiCall& call, server::HttpResponse response);
 
   NodeService& service_;
   AuditLog& audit_;

@@ -226,8 +226,11 @@ int Serve(const ServeOptions& o) {
   options.handler = [&api](const server::HttpRequest& request) { return api.Handle(request); };
   options.readiness = [&readiness] { return readiness.ready(); };
   options.route_namer = &Api::RouteOf;
-  options.answer_inline = [](const server::HttpRequest& request, std::string_view route) {
-    return Api::AnswersQuickly(request.method, route);
+  options.async_handler = [&api](const server::HttpRequest& request, server::Responder respond) {
+    api.HandleAsync(request, std::move(respond));
+  };
+  options.answering = [](const server::HttpRequest& request, std::string_view route) {
+    return Api::AnsweringOf(request.method, route);
   };
   options.metrics = metrics;
   // After `key rotate`: sign with the new key from now on, and publish its rollover.

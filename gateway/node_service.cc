@@ -107,16 +107,21 @@ class StorePool {
   std::vector<std::unique_ptr<Store>> free_;
 };
 
-// The writer: callers hand it attestations and wait; it stores whatever has
-// gathered in one synced transaction, then wakes them all.
+// The writer: callers hand it attestations; it stores whatever has gathered in one
+// synced transaction, then tells each caller, on its own thread.
 class AttestationLedger {
  public:
+  // Told once, on the ledger's thread, whether the attestation is durably stored.
+  // It must be quick (it holds up the next group) and must not throw.
+  using Done = std::function<void(const Status&)>;
+
   // `own` is the ledger's own connection when the store can be shared: its page
   // cache then stays warm with the attestation tables' pages, where a connection
   // taken from the pool would bring another's (and cost a read per page touched).
   // Null: the ledger takes a connection from `pool` for each group.
   AttestationLedger(StorePool& pool, std::unique_ptr<Store> own)
       : pool_(pool), own_(std::move(own)), thread_([this] { Run(); }) {}
+  // Stores what is queued, then stops.
   ~AttestationLedger() {
     {
       std::lock_guard lock(mu_);
@@ -126,23 +131,32 @@ class AttestationLedger {
     thread_.join();
   }
 
-  // Blocks until `a` is durably stored, or storing it failed.
-  Status Commit(const StoredAttestation& a) {
-    std::promise<Status> done;
-    std::future<Status> result = done.get_future();
+  // Queues `a` for the next group and returns; `done` follows the group's commit.
+  // When the ledger is stopping, `done` is told so at once, on this thread.
+  void CommitAsync(StoredAttestation a, Done done) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return UnavailableError("the node is shutting down");
-      queue_.push_back({&a, std::move(done)});
+      if (!stopping_) {
+        queue_.push_back({std::move(a), std::move(done)});
+        done = nullptr;
+      }
     }
+    if (done) return done(UnavailableError("the node is shutting down"));
     wake_.notify_one();
+  }
+
+  // Blocks until `a` is durably stored, or storing it failed.
+  Status Commit(StoredAttestation a) {
+    std::promise<Status> stored;
+    std::future<Status> result = stored.get_future();
+    CommitAsync(std::move(a), [&stored](const Status& s) { stored.set_value(s); });
     return result.get();
   }
 
  private:
   struct Pending {
-    const StoredAttestation* attestation;
-    std::promise<Status> done;
+    StoredAttestation attestation;
+    Done done;
   };
 
   void Run() {
@@ -159,9 +173,9 @@ class AttestationLedger {
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
       }
       rows.clear();
-      for (const Pending& p : batch) rows.push_back(*p.attestation);
+      for (Pending& p : batch) rows.push_back(std::move(p.attestation));
       const Status stored = Put(rows);
-      for (Pending& p : batch) p.done.set_value(stored);
+      for (Pending& p : batch) p.done(stored);
       batch.clear();
     }
   }
@@ -351,11 +365,12 @@ class NodeService::Impl {
   }
 
   // Completes `attestation` (id, issuer, times, terms, status index), signs it and
-  // stores it durably with `stored`'s other fields; returns it once stored.
-  StatusOr<cg::v1::IssueResponse> SignAndStore(cg::v1::Attestation attestation,
-                                               StoredAttestation stored, const RequestTerms& t,
-                                               Clock::time_point now,
-                                               Clock::time_point valid_until) {
+  // hands it to the ledger with `stored`'s other fields; `done` gets it once it is
+  // durably stored (on the ledger's thread), or why not (on this thread when
+  // signing failed).
+  void SignAndStore(cg::v1::Attestation attestation, StoredAttestation stored,
+                    const RequestTerms& t, Clock::time_point now, Clock::time_point valid_until,
+                    IssueCallback done) {
     attestation.set_attestation_id(crypto::NewAttestationId());
     attestation.mutable_issuer()->set_node_id(node_id_);
     attestation.mutable_issuer()->set_side(side_);
@@ -374,16 +389,29 @@ class NodeService::Impl {
     stored.consent_ref = std::string(t.consent_ref);
     stored.status_index = attestation.status_index();
 
-    CG_ASSIGN_OR_RETURN(cg::v1::Envelope envelope,
-                        crypto::SignAttestation(std::move(attestation), Keys()->active_key()));
-    stored.envelope = envelope.SerializeAsString();
-    CG_RETURN_IF_ERROR(ledger_->Commit(stored));
-    issued_.fetch_add(1, std::memory_order_relaxed);
-
+    StatusOr<cg::v1::Envelope> envelope =
+        crypto::SignAttestation(std::move(attestation), Keys()->active_key());
+    if (!envelope.ok()) return done(envelope.status());
+    stored.envelope = envelope->SerializeAsString();
     cg::v1::IssueResponse response;
     response.set_attestation_id(stored.attestation_id);
-    *response.mutable_envelope() = std::move(envelope);
-    return response;
+    *response.mutable_envelope() = *std::move(envelope);
+    ledger_->CommitAsync(std::move(stored), [this, response = std::move(response),
+                                             done = std::move(done)](const Status& s) mutable {
+      if (!s.ok()) return done(s);
+      issued_.fetch_add(1, std::memory_order_relaxed);
+      done(std::move(response));
+    });
+  }
+
+  // Runs `start`, which answers through the callback it is given, and waits for
+  // the answer.
+  template <typename Start>
+  static StatusOr<cg::v1::IssueResponse> Wait(Start start) {
+    std::promise<StatusOr<cg::v1::IssueResponse>> answer;
+    std::future<StatusOr<cg::v1::IssueResponse>> result = answer.get_future();
+    start([&answer](StatusOr<cg::v1::IssueResponse> r) { answer.set_value(std::move(r)); });
+    return result.get();
   }
 
   Status ChangeState(std::string_view id, AttestationState state, std::string_view reason) {
@@ -478,24 +506,32 @@ StatusOr<cg::v1::Evaluation> NodeService::CurrentEvaluation(std::string_view sub
 
 StatusOr<cg::v1::IssueResponse> NodeService::Issue(const cg::v1::IssueRequest& request,
                                                    Requester requester) {
-  CG_RETURN_IF_ERROR(CheckSubject(request.subject_id()));
+  return Impl::Wait([&](IssueCallback done) { IssueAsync(request, requester, std::move(done)); });
+}
+
+void NodeService::IssueAsync(const cg::v1::IssueRequest& request, Requester requester,
+                             IssueCallback done) {
   const RequestTerms terms{request.audience(),         request.nonce(),
                            request.purpose(),          request.consent_ref(),
                            request.requesting_party(), requester};
-  CG_RETURN_IF_ERROR(impl_->CheckTerms(terms));
-  CG_RETURN_IF_ERROR(impl_->CheckConsent(request.subject_id(), terms));
-  CG_ASSIGN_OR_RETURN(cg::v1::Evaluation evaluation, CurrentEvaluation(request.subject_id()));
+  StatusOr<cg::v1::Evaluation> evaluation = [&]() -> StatusOr<cg::v1::Evaluation> {
+    CG_RETURN_IF_ERROR(CheckSubject(request.subject_id()));
+    CG_RETURN_IF_ERROR(impl_->CheckTerms(terms));
+    CG_RETURN_IF_ERROR(impl_->CheckConsent(request.subject_id(), terms));
+    return CurrentEvaluation(request.subject_id());
+  }();
+  if (!evaluation.ok()) return done(evaluation.status());
 
   const Clock::time_point now = impl_->Now();
   cg::v1::Attestation attestation;
   attestation.set_kind(cg::v1::ATTESTATION_KIND_ATTESTATION);
   StoredAttestation stored;
-  stored.subject_id = evaluation.subject().id();
-  stored.period = evaluation.period();
-  stored.grade = evaluation.joint_grade().grade();
-  *attestation.mutable_evaluation() = std::move(evaluation);
-  return impl_->SignAndStore(std::move(attestation), std::move(stored), terms, now,
-                             now + impl_->options_.validity);
+  stored.subject_id = evaluation->subject().id();
+  stored.period = evaluation->period();
+  stored.grade = evaluation->joint_grade().grade();
+  *attestation.mutable_evaluation() = *std::move(evaluation);
+  impl_->SignAndStore(std::move(attestation), std::move(stored), terms, now,
+                      now + impl_->options_.validity, std::move(done));
 }
 
 StatusOr<cg::v1::IssueResponse> NodeService::Recognize(const cg::v1::RecognizeRequest& request) {
@@ -572,8 +608,10 @@ StatusOr<cg::v1::IssueResponse> NodeService::Recognize(const cg::v1::RecognizeRe
   stored.grade = *translated;
   stored.recognizes = a.attestation_id();
   // A recognition never outlives what it recognises.
-  return impl_->SignAndStore(std::move(recognition), std::move(stored), terms, now,
-                             std::min(now + impl_->options_.validity, foreign_until));
+  return Impl::Wait([&](IssueCallback done) {
+    impl_->SignAndStore(std::move(recognition), std::move(stored), terms, now,
+                        std::min(now + impl_->options_.validity, foreign_until), std::move(done));
+  });
 }
 
 StatusOr<cg::v1::Consent> NodeService::RecordConsent(const cg::v1::ConsentRequest& request,

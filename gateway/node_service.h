@@ -69,6 +69,9 @@ struct NodeServiceOptions {
 // Who asks for an attestation: a client of this node, or the other side's node.
 enum class Requester { kClient, kPeer };
 
+// Where an issuance's result goes (NodeService::IssueAsync).
+using IssueCallback = std::function<void(StatusOr<cg::v1::IssueResponse>)>;
+
 // What became of the statements a peer sent.
 struct StatementIntake {
   uint32_t stored = 0;
@@ -115,6 +118,11 @@ class NodeService {
   // side's node asks, and consent_required_for_peers applies.
   StatusOr<cg::v1::IssueResponse> Issue(const cg::v1::IssueRequest& request,
                                         Requester requester = Requester::kClient);
+  // As Issue, without waiting for the group commit: returns once the attestation
+  // is signed and queued for it (or has failed), having read what it needs of
+  // `request`. `done` is called once: on this thread when issuing fails before the
+  // commit, on the ledger's thread after it. It must be quick and must not throw.
+  void IssueAsync(const cg::v1::IssueRequest& request, Requester requester, IssueCallback done);
 
   // Whether the other side gets this node's evaluations only as attestations under
   // the firm's consent (NodeServiceOptions::consent_required_for_peers).

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -279,6 +282,55 @@ TEST_F(NodeServiceTest, ConcurrentIssuanceLosesNothingAndIndexesStayUnique) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(restarted.GetAttestation(next->attestation_id())->status_index,
             static_cast<uint64_t>(kThreads * kEach));
+}
+
+// IssueAsync from one thread with many in flight: each callback comes once, on
+// the ledger's thread, after its attestation is stored; a refusal comes at once.
+TEST_F(NodeServiceTest, IssuingWithoutWaitingAnswersEachOnceItIsStored) {
+  NodeService& service = Service();
+  constexpr size_t kCount = 200;
+  std::mutex mu;
+  std::condition_variable all_done;
+  std::vector<StatusOr<cg::v1::IssueResponse>> results;
+  std::set<std::thread::id> threads;
+  for (size_t i = 0; i < kCount; ++i) {
+    service.IssueAsync(Request(i % 2 ? subject_ : other_), Requester::kClient,
+                       [&](StatusOr<cg::v1::IssueResponse> r) {
+                         std::lock_guard lock(mu);
+                         results.push_back(std::move(r));
+                         threads.insert(std::this_thread::get_id());
+                         all_done.notify_all();
+                       });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(30),
+                                  [&] { return results.size() >= kCount; }));
+    EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
+  }
+  std::set<std::string> ids;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ids.insert(r->attestation_id());
+    auto stored = service.GetAttestation(r->attestation_id());
+    ASSERT_TRUE(stored.ok()) << r->attestation_id();
+    EXPECT_TRUE(Verify(service, r->envelope()).valid());
+  }
+  EXPECT_EQ(ids.size(), kCount);
+  EXPECT_EQ(service.attestations_issued(), kCount);
+
+  // Refused before the commit: answered on this thread, before IssueAsync returns.
+  std::optional<StatusOr<cg::v1::IssueResponse>> refused;
+  std::thread::id refused_on;
+  service.IssueAsync(Request("uscc:not-a-code"), Requester::kClient,
+                     [&](StatusOr<cg::v1::IssueResponse> r) {
+                       refused = std::move(r);
+                       refused_on = std::this_thread::get_id();
+                     });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused_on, std::this_thread::get_id());
+  EXPECT_EQ(service.attestations_issued(), kCount);
 }
 
 TEST_F(NodeServiceTest, WorksOnAPrivateInMemoryStoreWithOneConnection) {

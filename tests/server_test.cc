@@ -264,8 +264,9 @@ TEST_F(ServerTest, ValidClientCertificateReachesTheHandlerWithItsIdentity) {
 TEST_F(ServerTest, RequestsAnsweredInlineDoNotWaitForAHandlerThread) {
   ServerOptions options = Options();
   options.handler_threads = 1;
-  options.answer_inline = [](const HttpRequest& request, std::string_view) {
-    return request.target.starts_with("/echo-inline");
+  options.answering = [](const HttpRequest& request, std::string_view) {
+    return request.target.starts_with("/echo-inline") ? Answering::kInline
+                                                      : Answering::kHandlerThread;
   };
   slow_for_ = 1500ms;
   Start(std::move(options));
@@ -281,6 +282,148 @@ TEST_F(ServerTest, RequestsAnsweredInlineDoNotWaitForAHandlerThread) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1000ms)
       << "the inline request waited for the busy handler thread";
   EXPECT_EQ(slow->Read().response.result_int(), 200);
+}
+
+// --- answers that come later (Answering::kAsync) --------------------------------
+
+// Requests to /async... go to an asynchronous handler that keeps their Responders;
+// the test answers them from a thread of its own, as a group commit would.
+class AsyncServerTest : public ServerTest {
+ protected:
+  ServerOptions AsyncOptions() {
+    ServerOptions options = Options();
+    options.answering = [](const HttpRequest& request, std::string_view) {
+      return request.target.starts_with("/async") ? Answering::kAsync : Answering::kHandlerThread;
+    };
+    options.async_handler = [this](const HttpRequest& request, Responder respond) {
+      if (request.target == "/async-throw") throw std::runtime_error("handler bug");
+      if (request.target == "/async-drop") return;  // never answers
+      if (request.target == "/async-now") {
+        return respond([target = request.target] {
+          return HttpResponse{200, "text/plain", "now " + target, {}};
+        });
+      }
+      std::lock_guard lock(mutex_);
+      owed_.push_back({request.target, std::move(respond)});
+    };
+    return options;
+  }
+
+  // Waits (up to 3 s) until `n` answers are owed.
+  bool WaitForOwed(size_t n) {
+    for (int i = 0; i < 300; ++i) {
+      {
+        std::lock_guard lock(mutex_);
+        if (owed_.size() >= n) return true;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  // Answers the owed request `i` from this thread; its response says which thread
+  // made it.
+  void Answer(size_t i) {
+    std::lock_guard lock(mutex_);
+    const std::string target = owed_.at(i).first;
+    owed_.at(i).second([this, target] {
+      made_on_.push_back(std::this_thread::get_id());
+      return HttpResponse{200, "text/plain", "later " + target, {}};
+    });
+  }
+
+  std::vector<std::pair<std::string, Responder>> owed_;  // guarded by mutex_
+  std::vector<std::thread::id> made_on_;                 // the makers' threads
+};
+
+TEST_F(AsyncServerTest, AnswersComeWhenTheWorkIsDoneWithoutHoldingAThread) {
+  ServerOptions options = AsyncOptions();
+  options.io_threads = 1;
+  options.handler_threads = 1;
+  Start(std::move(options));
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (const std::string target : {"/async-a", "/async-b", "/async-c"}) {
+    clients.push_back(Connect("bank"));
+    ASSERT_FALSE(clients.back()->Send(Request("POST", target, "x")));
+  }
+  ASSERT_TRUE(WaitForOwed(3));
+  // Three answers owed, and the one network thread and the one handler thread
+  // still serve everyone else.
+  EXPECT_EQ(Call("agency", Request("GET", "/echo")).result_int(), 200);
+  EXPECT_EQ(Call("agency", Request("GET", "/async-now")).body(), "now /async-now");
+
+  // Answered out of order, from this thread; the responses are made on the
+  // network thread.
+  for (const size_t i : {2, 0, 1}) Answer(i);
+  const std::string expected[] = {"later /async-a", "later /async-b", "later /async-c"};
+  for (size_t i = 0; i < 3; ++i) {
+    const test::ReadResult result = clients[i]->Read();
+    ASSERT_FALSE(result.error) << result.error.message();
+    EXPECT_EQ(result.response.result_int(), 200);
+    EXPECT_EQ(result.response.body(), expected[i]);
+    EXPECT_TRUE(result.response.keep_alive());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    ASSERT_EQ(made_on_.size(), 3u);
+    for (const std::thread::id& id : made_on_) EXPECT_NE(id, std::this_thread::get_id());
+    // A second answer through the same Responder is ignored.
+    owed_.at(0).second([] { return HttpResponse{418, "text/plain", "again", {}}; });
+  }
+  ASSERT_FALSE(clients[0]->Send(Request("GET", "/echo")));
+  const test::ReadResult next = clients[0]->Read();
+  ASSERT_FALSE(next.error) << next.error.message();
+  EXPECT_EQ(next.response.result_int(), 200);
+  EXPECT_THAT(next.response.body(), HasSubstr("/echo"));
+}
+
+TEST_F(AsyncServerTest, AnAnswerNeverGivenOrThatFailsIs500AndTheConnectionGoesOn) {
+  Start(AsyncOptions());
+  auto client = Connect("bank");
+  for (const std::string target : {"/async-drop", "/async-throw"}) {
+    ASSERT_FALSE(client->Send(Request("POST", target, "x")));
+    const test::ReadResult result = client->Read();
+    ASSERT_FALSE(result.error) << target << ": " << result.error.message();
+    EXPECT_EQ(result.response.result_int(), 500) << target;
+    EXPECT_THAT(result.response.body(), HasSubstr("\"code\":\"INTERNAL\"")) << target;
+  }
+  // A maker that throws.
+  ASSERT_FALSE(client->Send(Request("POST", "/async-x", "x")));
+  ASSERT_TRUE(WaitForOwed(1));
+  {
+    std::lock_guard lock(mutex_);
+    owed_.at(0).second([]() -> HttpResponse { throw std::runtime_error("render bug"); });
+  }
+  EXPECT_EQ(client->Read().response.result_int(), 500);
+  ASSERT_FALSE(client->Send(Request("GET", "/echo")));
+  EXPECT_EQ(client->Read().response.result_int(), 200);
+}
+
+TEST_F(AsyncServerTest, StopWaitsForAnAnswerStillOwed) {
+  ServerOptions options = AsyncOptions();
+  options.limits.shutdown_grace = 200ms;
+  Start(std::move(options));
+  auto client = Connect("bank");
+  ASSERT_FALSE(client->Send(Request("POST", "/async-late", "x")));
+  ASSERT_TRUE(WaitForOwed(1));
+
+  std::atomic<bool> stopped{false};
+  const auto start = std::chrono::steady_clock::now();
+  std::thread stopper([&] {
+    server_->Stop();
+    stopped = true;
+  });
+  // Past the grace the connection is closed, but Stop still waits for the answer
+  // owed: the io_context it is delivered to must outlive the delivery.
+  EXPECT_TRUE(client->Read(2s).error);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);  // closed, not timed out
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(stopped);
+  Answer(0);
+  stopper.join();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 500ms);
+  std::lock_guard lock(mutex_);
+  EXPECT_TRUE(made_on_.empty());  // the network threads had gone: never made
 }
 
 TEST_F(ServerTest, EveryConfiguredRoleIsRecognised) {

@@ -16,4 +16,16 @@ std::string ErrorBody(std::string_view code, std::string_view message,
   return body;
 }
 
+Responder::Responder(std::shared_ptr<Target> target) : once_(std::make_shared<Once>()) {
+  once_->target = std::move(target);
+}
+
+void Responder::operator()(Make make) const {
+  if (!once_->answered.exchange(true)) once_->target->Deliver(std::move(make));
+}
+
+Responder::Once::~Once() {
+  if (!answered.load() && target) target->Deliver(nullptr);
+}
+
 }  // namespace cg::gateway::server

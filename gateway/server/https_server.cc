@@ -201,6 +201,25 @@ struct ServerCore {
   std::atomic<bool> stopping{false};
   asio::thread_pool* handler_pool = nullptr;
 
+  // Answers that Responders still owe (Answering::kAsync): Stop() waits for them
+  // before the io_context they are posted to goes.
+  std::mutex async_mutex;
+  std::condition_variable async_cv;
+  int async_owed = 0;  // guarded by async_mutex
+
+  void AsyncStarted() {
+    std::lock_guard lock(async_mutex);
+    ++async_owed;
+  }
+  void AsyncDone() {
+    std::lock_guard lock(async_mutex);
+    if (--async_owed == 0) async_cv.notify_all();
+  }
+  void WaitForAsync() {
+    std::unique_lock lock(async_mutex);
+    async_cv.wait(lock, [this] { return async_owed == 0; });
+  }
+
   std::mutex tls_mutex;
   std::shared_ptr<asio::ssl::context> tls;  // guarded by tls_mutex
   TlsFiles tls_files;                       // guarded by tls_mutex
@@ -671,11 +690,17 @@ class Session final : public SessionBase {
         return;
       }
     }
-    if (kTls && core_.options.answer_inline &&
-        core_.options.answer_inline(*pending.request, pending.route)) {
+    const Answering answering = kTls && core_.options.answering
+                                    ? core_.options.answering(*pending.request, pending.route)
+                                    : Answering::kHandlerThread;
+    if (answering == Answering::kInline) {
       // Quick and never waiting long: answered here, without the hand-off to a
       // handler thread and back.
       OnAnswered(CallHandler(*handler, *pending.request));
+      return;
+    }
+    if (answering == Answering::kAsync) {
+      StartAsync(pending.request);
       return;
     }
     asio::post(*core_.handler_pool, [self = Self(), handler, request = pending.request] {
@@ -686,7 +711,58 @@ class Session final : public SessionBase {
     });
   }
 
-  static HttpResponse CallHandler(const RequestHandler& handler, const HttpRequest& request) {
+  // Where a Responder's answer goes: posted to the connection's strand. It gives up
+  // the connection and the request when it delivers (the Responder's copies may
+  // outlive the server), and tells the server then that nothing is owed any more.
+  class AsyncAnswer final : public Responder::Target {
+   public:
+    AsyncAnswer(std::shared_ptr<Session> session, std::shared_ptr<const HttpRequest> request)
+        : session_(std::move(session)), request_(std::move(request)) {
+      session_->core_.AsyncStarted();
+    }
+    void Deliver(Responder::Make make) noexcept override {
+      ServerCore& core = session_->core_;
+      try {
+        const asio::any_io_executor strand = session_->executor_;
+        asio::post(strand, [session = std::move(session_),
+                                         request = std::move(request_),
+                                         make = std::move(make)]() mutable {
+          session->OnAnswered(make ? CallHandler([&](const HttpRequest&) { return make(); }, *request)
+                                   : Unanswered(*request));
+        });
+      } catch (const std::exception& e) {
+        // Out of memory: the connection goes when the server closes it.
+        spdlog::error("cannot deliver the answer to a request: {}", e.what());
+      }
+      core.AsyncDone();
+    }
+
+   private:
+    static HttpResponse Unanswered(const HttpRequest& request) {
+      spdlog::error("request {} was dropped without an answer", request.request_id);
+      return ErrorResponse(500, "INTERNAL", "internal error", request.request_id);
+    }
+    std::shared_ptr<Session> session_;
+    std::shared_ptr<const HttpRequest> request_;
+  };
+
+  void StartAsync(const std::shared_ptr<HttpRequest>& request) {
+    const Responder responder(std::make_shared<AsyncAnswer>(Self(), request));
+    if (!core_.options.async_handler) {
+      spdlog::error("no asynchronous handler for request {}", request->request_id);
+      return;  // the responder goes unanswered: 500
+    }
+    try {
+      core_.options.async_handler(*request, responder);
+    } catch (const std::exception& e) {
+      spdlog::error("handler threw for request {}: {}", request->request_id, e.what());
+    } catch (...) {
+      spdlog::error("handler threw for request {}", request->request_id);
+    }
+  }
+
+  template <typename Handler>
+  static HttpResponse CallHandler(const Handler& handler, const HttpRequest& request) {
     try {
       HttpResponse response = handler(request);
       if (response.status < 200 || response.status > 599) {
@@ -1025,6 +1101,9 @@ class HttpsServer::Impl {
     }
     for (auto& session : remaining) session->CloseNowUnlocked();
     remaining.clear();
+    // Answers still owed are posted to ioc_, where they are never run: it must
+    // outlive their delivery.
+    core_.WaitForAsync();
     {
       std::lock_guard lock(state_mutex_);
       stopped_ = true;

@@ -26,7 +26,8 @@
 // body would have, without the body; 204 and 304 never carry one.
 //
 // Threads: `io_threads` run all network I/O; handlers run on `handler_threads`
-// other threads. Everything here is thread-safe unless said otherwise.
+// other threads, unless `answering` says otherwise. Everything here is thread-safe
+// unless said otherwise.
 #pragma once
 
 #include <cstdint>
@@ -64,12 +65,12 @@ struct ServerOptions {
 
   // Answers every API request that passed the server's own checks. Required.
   RequestHandler handler;
-  // API requests for which this returns true are answered on the network thread
-  // that read them, without the hand-off to a handler thread: only for requests
-  // whose handler is quick and never waits long (lookups), since the thread serves
-  // other connections meanwhile. Called with the request and its route label (as
-  // route_namer gave it). Empty: every request goes to a handler thread.
-  std::function<bool(const HttpRequest&, std::string_view route)> answer_inline;
+  // How each API request is answered (Answering), by the request and its route
+  // label (as route_namer gave it). Called on I/O threads; must be cheap. Empty:
+  // every request goes to a handler thread.
+  std::function<Answering(const HttpRequest&, std::string_view route)> answering;
+  // Answers the requests `answering` sends to kAsync (a 500 INTERNAL without it).
+  AsyncRequestHandler async_handler;
   // Answers admin requests other than /healthz, /readyz and /metrics; when empty
   // they get 404 NOT_FOUND.
   RequestHandler admin_handler;
@@ -113,7 +114,7 @@ class HttpsServer {
   // requests whose handler has started finish and answers queued ones with 503,
   // for at most limits.shutdown_grace; then closes every connection and joins the
   // threads. Returns once done; a handler still running after the grace is waited
-  // for. Idempotent. Must not be called from a handler or I/O thread (use
+  // for, and so is an answer a Responder still owes. Idempotent. Must not be called from a handler or I/O thread (use
   // RequestStop there).
   void Stop();
   // Begins the graceful stop and returns at once; Run() returns when it is done.
