@@ -759,6 +759,8 @@ class BackgroundCheckpointer {
   static constexpr int kFrames = 1000;
   // A WAL this long is started again (see BeforeWrite): 64 MiB of 16 KiB pages.
   static constexpr int kRestartFrames = 4 * kFrames;
+  // What the writer copies itself to start the WAL again (BeforeWrite): 1 MiB.
+  static constexpr int kCatchUpFrames = 64;
 
   static StatusOr<std::unique_ptr<BackgroundCheckpointer>> Start(const char* path) {
     sqlite3* db = nullptr;
@@ -791,11 +793,18 @@ class BackgroundCheckpointer {
   // The WAL starts again only when a write begins after a checkpoint has copied all
   // of it; a writer that never pauses (the ledger under load) always begins while the
   // background checkpoint is still copying, and the WAL would grow without end. So
-  // once it is kRestartFrames long, the writer checkpoints before it begins: the
-  // background has copied most of it, so this copies the rest (and syncs), and the
-  // write that follows starts the WAL again.
+  // once it is kRestartFrames long, the writer checkpoints before it begins, and the
+  // write that follows starts the WAL again. Only once the background has copied all
+  // but kCatchUpFrames, though: the writer then copies and syncs a few pages, where
+  // up to kFrames (16 MiB) would hold every caller of the write up for tens of
+  // milliseconds. Until then it asks the background to go on copying.
   void BeforeWrite(sqlite3* writer) {
-    if (frames_.load(std::memory_order_relaxed) < kRestartFrames) return;
+    const int frames = frames_.load(std::memory_order_relaxed);
+    if (frames < kRestartFrames) return;
+    if (frames - copied_.load(std::memory_order_relaxed) > kCatchUpFrames) {
+      task_->Request();
+      return;
+    }
     // SQLITE_BUSY while the background one runs: then the next write tries again.
     (void)sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
