@@ -79,8 +79,10 @@ inline constexpr std::string_view kDefaultStoreFile = "node.db";  // in the conf
 inline constexpr std::string_view kDefaultApiHost = "127.0.0.1";
 inline constexpr uint16_t kDefaultApiPort = 8443;
 inline constexpr IntRange kApiThreadsRange{1, 2, 64};  // network (TLS and HTTP) threads
-// Threads answering requests. An issuance holds one while its group commit syncs,
-// so more of them let more concurrent issuances share one disk sync.
+// Threads answering requests other than lookups and issuances (the network threads
+// answer those: an issuance waits for its group commit without holding a thread). A
+// recognition holds one while its group commit syncs, and a cross-border request
+// while the peer answers.
 inline constexpr IntRange kApiHandlerThreadsRange{1, 64, 1024};
 
 // The roles a client certificate can carry (DESIGN §7). Written "agency", "firm",

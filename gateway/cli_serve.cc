@@ -180,8 +180,11 @@ int Serve(const ServeOptions& o) {
   service_options.consent_required_purposes = config->policy.consent_required_purposes;
   service_options.audience_required = config->policy.default_audience_required;
   service_options.consent_required_for_peers = config->policy.consent_required_for_peers;
-  // A store connection per handler thread at most; requests beyond wait for one.
-  service_options.readers = static_cast<unsigned>(std::min(config->api->handler_threads, 16)) + 1;
+  // A store connection per network thread (lookups and issuances read there) and
+  // per handler thread, up to 16 of those; requests beyond wait for one.
+  service_options.readers = static_cast<unsigned>(config->api->threads +
+                                                  std::min(config->api->handler_threads, 16)) +
+                            1;
   // The shipped scales and the conservative translation, the home scale first.
   const config::ModelConfig model = config::DefaultModelConfig();
   service_options.scales = model.scales;
