@@ -240,11 +240,15 @@ ApiCall Api::Begin(const HttpRequest& request) {
   return call;
 }
 
-HttpResponse Api::Finish(ApiCall& call, HttpResponse response) {
-  call.audit.set_http_status(response.status);
-  if (call.audit.result().empty()) call.audit.set_result(response.status < 400 ? "ok" : "error");
+void Api::Audit(ApiCall& call, int http_status) {
+  call.audit.set_http_status(http_status);
+  if (call.audit.result().empty()) call.audit.set_result(http_status < 400 ? "ok" : "error");
   *call.audit.mutable_time() = ToProtoTimestamp(Clock::now());
   audit_.Record(AuditLine(call.audit));
+}
+
+HttpResponse Api::Finish(ApiCall& call, HttpResponse response) {
+  Audit(call, response.status);
   return response;
 }
 
@@ -274,6 +278,13 @@ HttpResponse Reply(const ApiCall& call, const google::protobuf::Message& m, int 
     r.content_type = std::string(kJsonType);
     r.body = MessageToJson(m);
   }
+  return r;
+}
+
+// The answer to a stored issuance: 201 with where to fetch it.
+HttpResponse IssuedReply(const ApiCall& call, const cg::v1::IssueResponse& issued) {
+  HttpResponse r = Reply(call, issued, 201);
+  r.headers.emplace_back("location", "/v1/attestations/" + issued.attestation_id());
   return r;
 }
 
@@ -459,9 +470,18 @@ std::optional<HttpResponse> Api::Dispatch(ApiCall& call) {
     // Answered once the group commit has stored it, without holding this thread.
     auto later = std::make_shared<ApiCall>(std::move(call));
     service_.IssueAsync(issue, requester, [this, later](StatusOr<cg::v1::IssueResponse> issued) {
-      (*later->respond)([this, later, issued = std::move(issued)]() mutable {
-        return Finish(*later, Issued(*later, std::move(issued)));
-      });
+      // Counted and audited here, on the commit's thread: so even when the server
+      // stops before the answer is sent (and its maker never runs). Only the
+      // rendering waits for the network thread.
+      const Status refused = issued.status();
+      if (!refused.ok()) {
+        HttpResponse r = Finish(*later, Refused(*later, refused));
+        return (*later->respond)([r = std::move(r)]() mutable { return std::move(r); });
+      }
+      Count(*later, *issued);
+      Audit(*later, 201);
+      (*later->respond)(
+          [later, issued = *std::move(issued)] { return IssuedReply(*later, issued); });
     });
     return std::nullopt;
   }
@@ -706,20 +726,24 @@ std::optional<HttpResponse> Api::Dispatch(ApiCall& call) {
   return Error(call, 404, "NOT_FOUND", "no such resource");
 }
 
-HttpResponse Api::Issued(ApiCall& call, StatusOr<cg::v1::IssueResponse> issued) {
-  if (!issued.ok()) {
-    if (issued.status().code() == StatusCode::kPermissionDenied) {
-      return Error(call, 403, ConsentRefusalCode(issued.status()), issued.status().message());
-    }
-    HttpResponse r = FromStatus(call, issued.status());
-    if (r.status == 400) rejected_->WithLabels({call.audit.result()}).Increment();
-    return r;
+HttpResponse Api::Issued(ApiCall& call, const StatusOr<cg::v1::IssueResponse>& issued) {
+  if (!issued.ok()) return Refused(call, issued.status());
+  Count(call, *issued);
+  return IssuedReply(call, *issued);
+}
+
+HttpResponse Api::Refused(ApiCall& call, const Status& status) {
+  if (status.code() == StatusCode::kPermissionDenied) {
+    return Error(call, 403, ConsentRefusalCode(status), status.message());
   }
-  issued_->WithLabels({}).Increment();
-  call.audit.set_attestation_id(issued->attestation_id());
-  HttpResponse r = Reply(call, *issued, 201);
-  r.headers.emplace_back("location", "/v1/attestations/" + issued->attestation_id());
+  HttpResponse r = FromStatus(call, status);
+  if (r.status == 400) rejected_->WithLabels({call.audit.result()}).Increment();
   return r;
+}
+
+void Api::Count(ApiCall& call, const cg::v1::IssueResponse& issued) {
+  issued_->WithLabels({}).Increment();
+  call.audit.set_attestation_id(issued.attestation_id());
 }
 
 }  // namespace cg::gateway

@@ -119,9 +119,15 @@ class Api {
   ApiCall Begin(const server::HttpRequest& request);
   // Nothing when the call was handed on to answer through its responder.
   std::optional<server::HttpResponse> Dispatch(ApiCall& call);
-  // The response to an issuance.
-  server::HttpResponse Issued(ApiCall& call, StatusOr<cg::v1::IssueResponse> issued);
-  // Writes the call's audit line; returns `response`.
+  // The response to an issuance, counted (Count) when it was stored.
+  server::HttpResponse Issued(ApiCall& call, const StatusOr<cg::v1::IssueResponse>& issued);
+  // The response to an issuance that failed.
+  server::HttpResponse Refused(ApiCall& call, const Status& status);
+  // Counts a stored issuance and names it in the call's audit record.
+  void Count(ApiCall& call, const cg::v1::IssueResponse& issued);
+  // Writes the call's audit line, for an answer of `http_status`.
+  void Audit(ApiCall& call, int http_status);
+  // Audit() for `response`; returns it.
   server::HttpResponse Finish(ApiCall& call, server::HttpResponse response);
 
   NodeService& service_;

@@ -180,8 +180,8 @@ int Serve(const ServeOptions& o) {
   service_options.consent_required_purposes = config->policy.consent_required_purposes;
   service_options.audience_required = config->policy.default_audience_required;
   service_options.consent_required_for_peers = config->policy.consent_required_for_peers;
-  // A store connection per network thread (lookups and issuances read there) and
-  // per handler thread, up to 16 of those; requests beyond wait for one.
+  // Enough store connections for every network thread (lookups and issuances read
+  // there) and 16 handler threads at once; requests beyond wait for one.
   service_options.readers = static_cast<unsigned>(config->api->threads +
                                                   std::min(config->api->handler_threads, 16)) +
                             1;

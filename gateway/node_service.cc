@@ -1,6 +1,7 @@
 #include "gateway/node_service.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -145,14 +146,6 @@ class AttestationLedger {
     wake_.notify_one();
   }
 
-  // Blocks until `a` is durably stored, or storing it failed.
-  Status Commit(StoredAttestation a) {
-    std::promise<Status> stored;
-    std::future<Status> result = stored.get_future();
-    CommitAsync(std::move(a), [&stored](const Status& s) { stored.set_value(s); });
-    return result.get();
-  }
-
  private:
   struct Pending {
     StoredAttestation attestation;
@@ -175,8 +168,20 @@ class AttestationLedger {
       rows.clear();
       for (Pending& p : batch) rows.push_back(std::move(p.attestation));
       const Status stored = Put(rows);
-      for (Pending& p : batch) p.done(stored);
+      for (Pending& p : batch) Tell(p.done, stored);
       batch.clear();
+    }
+  }
+
+  // A callback that throws (it should not) costs its own answer, never the others'
+  // or the ledger's thread.
+  static void Tell(const Done& done, const Status& stored) {
+    try {
+      done(stored);
+    } catch (const std::exception& e) {
+      spdlog::error("an attestation's commit callback threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("an attestation's commit callback threw");
     }
   }
 

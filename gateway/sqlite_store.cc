@@ -794,14 +794,19 @@ class BackgroundCheckpointer {
   // of it; a writer that never pauses (the ledger under load) always begins while the
   // background checkpoint is still copying, and the WAL would grow without end. So
   // once it is kRestartFrames long, the writer checkpoints before it begins, and the
-  // write that follows starts the WAL again. Only once the background has copied all
-  // but kCatchUpFrames, though: the writer then copies and syncs a few pages, where
-  // up to kFrames (16 MiB) would hold every caller of the write up for tens of
-  // milliseconds. Until then it asks the background to go on copying.
+  // write that follows starts the WAL again. Preferably once the background has
+  // copied all but kCatchUpFrames: the writer then copies and syncs a few pages,
+  // where up to kFrames (16 MiB) would hold every caller of the write up for tens of
+  // milliseconds; until then it asks the background to go on copying. But groups
+  // larger than that keep the background from ever getting so close (what it copied
+  // is counted from when it began), so past kRestartFrames + kFrames the writer
+  // copies whatever is left: by then the background, asked again at every write,
+  // has copied most of it.
   void BeforeWrite(sqlite3* writer) {
     const int frames = frames_.load(std::memory_order_relaxed);
     if (frames < kRestartFrames) return;
-    if (frames - copied_.load(std::memory_order_relaxed) > kCatchUpFrames) {
+    if (frames - copied_.load(std::memory_order_relaxed) > kCatchUpFrames &&
+        frames < kRestartFrames + kFrames) {
       task_->Request();
       return;
     }

@@ -332,6 +332,15 @@ class AsyncServerTest : public ServerTest {
     });
   }
 
+  // Answers (500) what a failed test left owed: Stop() would wait for it.
+  void TearDown() override {
+    {
+      std::lock_guard lock(mutex_);
+      owed_.clear();
+    }
+    ServerTest::TearDown();
+  }
+
   std::vector<std::pair<std::string, Responder>> owed_;  // guarded by mutex_
   std::vector<std::thread::id> made_on_;                 // the makers' threads
 };

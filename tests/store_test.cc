@@ -366,19 +366,19 @@ TEST_F(StoreTest, MigratesAVersion5Store) {
   EXPECT_TRUE((*store)->GetEntityStatement("hkbrn:12345678").ok());
 }
 
-TEST_F(StoreTest, AttestationCommitsAreCheckpointedInTheBackground) {
-  auto store = Store::Open(url_);
+// Back-to-back groups of `group` rows (as a ledger under load commits them), each
+// row with an envelope of about a 16 KiB page: 9,600 pages through the WAL, where
+// the checkpoints start at 1,000 pages and the WAL starts again past 4,000.
+void CommitAttestationsInGroups(const std::string& url, const std::string& dir, size_t group) {
+  auto store = Store::Open(url);
   ASSERT_TRUE(store.ok());
-  const std::string db = dir_ + "/node.db";
+  const std::string db = dir + "/node.db";
   const auto size_before = fs::file_size(db);
-  // Back-to-back groups (as a ledger under load commits them), each row with an
-  // envelope of about a 16 KiB page: 9,600 pages through the WAL, where the
-  // checkpoints start at 1,000 pages and the WAL starts again past 4,000.
   constexpr uint64_t kRows = 9'600;
   constexpr uintmax_t kPage = 16'384;
   uint64_t index = 0;
   while (index < kRows) {
-    std::vector<StoredAttestation> rows(8);
+    std::vector<StoredAttestation> rows(group);
     for (StoredAttestation& a : rows) {
       a.attestation_id = fmt::format("{:032x}", index);
       a.subject_id = "uscc:91440300MA5G2U7B88";
@@ -401,15 +401,24 @@ TEST_F(StoreTest, AttestationCommitsAreCheckpointedInTheBackground) {
   EXPECT_TRUE(copied) << "database file still " << fs::file_size(db) << " bytes";
   // The WAL was started again on the way (its file keeps the largest size it had):
   // it would hold every page otherwise.
-  EXPECT_LT(fs::file_size(db + "-wal"), 7'000 * kPage);
+  EXPECT_LT(fs::file_size(db + "-wal"), 7'000 * kPage) << "groups of " << group;
   // Every row is there, for another connection too.
-  auto reader = Store::Open(url_);
+  auto reader = Store::Open(url);
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ(*(*reader)->NextStatusIndex(), kRows);
   auto last = (*reader)->GetAttestation(fmt::format("{:032x}", kRows - 1));
   ASSERT_TRUE(last.ok()) << last.status().ToString();
   EXPECT_EQ(last->envelope.size(), 16'000u);
 }
+
+TEST_F(StoreTest, AttestationCommitsAreCheckpointedInTheBackground) {
+  CommitAttestationsInGroups(url_, dir_, 8);
+}
+
+// Groups larger than what the writer copies itself to start the WAL again: the
+// background checkpoint never gets that close while they keep coming, and the WAL
+// must still start again.
+TEST_F(StoreTest, LargeGroupsStillStartTheWalAgain) { CommitAttestationsInGroups(url_, dir_, 100); }
 
 TEST_F(StoreTest, ScansTheForeignHoldersOfEachSide) {
   auto store = Store::Open(url_);

@@ -47,9 +47,10 @@ struct HttpResponse {
   std::vector<HttpHeader> headers;
 };
 
-// Answers one request. Called on a handler thread (never an I/O thread), one
-// request at a time per connection but concurrently across connections, so it must
-// be thread-safe. It should return promptly: Stop() waits for running handlers.
+// Answers one request. Called on a handler thread (or on the network thread, for
+// requests ServerOptions::answering sends to Answering::kInline), one request at a
+// time per connection but concurrently across connections, so it must be
+// thread-safe. It should return promptly: Stop() waits for running handlers.
 // An exception escaping it, or a status outside 200..599, becomes a 500 INTERNAL
 // response and is logged.
 using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;

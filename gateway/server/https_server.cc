@@ -9,9 +9,10 @@
 //    then the header (header timeout), then the body (body timeout); each complete
 //    request joins the connection's queue, and reading goes on until the queue
 //    holds max_pipelined requests;
-//  - answering: the request at the front of the queue goes to the handler pool
-//    (or already has the server's own error response), and its response is
-//    written (write timeout); then the next one.
+//  - answering: the request at the front of the queue is answered as
+//    options.answering says (on a handler thread, on this strand, or later through
+//    a Responder), unless it already has the server's own error response; the
+//    response is written (write timeout); then the next one.
 // Timeouts use the connection's own timers (not beast::tcp_stream's), because the
 // read and write sides need different deadlines at the same time.
 #include "gateway/server/https_server.h"
@@ -724,11 +725,11 @@ class Session final : public SessionBase {
       ServerCore& core = session_->core_;
       try {
         const asio::any_io_executor strand = session_->executor_;
-        asio::post(strand, [session = std::move(session_),
-                                         request = std::move(request_),
-                                         make = std::move(make)]() mutable {
-          session->OnAnswered(make ? CallHandler([&](const HttpRequest&) { return make(); }, *request)
-                                   : Unanswered(*request));
+        asio::post(strand, [session = std::move(session_), request = std::move(request_),
+                            make = std::move(make)]() mutable {
+          session->OnAnswered(
+              make ? CallHandler([&](const HttpRequest&) { return make(); }, *request)
+                   : Unanswered(*request));
         });
       } catch (const std::exception& e) {
         // Out of memory: the connection goes when the server closes it.

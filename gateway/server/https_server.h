@@ -114,8 +114,10 @@ class HttpsServer {
   // requests whose handler has started finish and answers queued ones with 503,
   // for at most limits.shutdown_grace; then closes every connection and joins the
   // threads. Returns once done; a handler still running after the grace is waited
-  // for, and so is an answer a Responder still owes. Idempotent. Must not be called from a handler or I/O thread (use
-  // RequestStop there).
+  // for, and so is an answer a Responder still owes (its maker is not run once the
+  // network threads have gone). Idempotent. Must not be called from a handler or
+  // I/O thread (use RequestStop there), nor from a thread that holds a Responder it
+  // has yet to call.
   void Stop();
   // Begins the graceful stop and returns at once; Run() returns when it is done.
   // Safe from any thread, including handlers.
