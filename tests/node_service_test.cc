@@ -5,12 +5,18 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
 
 #include "crypto/attestation.h"
+#include "gateway/api.h"
+#include "gateway/server/metrics.h"
+#include "proto/api.pb.h"
+#include "specs/json.h"
+#include "tests/metric_value.h"
 #include "crypto/verifier.h"
 #include "mapping/identifier.h"
 
@@ -331,6 +337,66 @@ TEST_F(NodeServiceTest, IssuingWithoutWaitingAnswersEachOnceItIsStored) {
   EXPECT_EQ(refused->status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(refused_on, std::this_thread::get_id());
   EXPECT_EQ(service.attestations_issued(), kCount);
+}
+
+// Through the Api, answered later (HandleAsync): the issuance is counted and its
+// audit line written once it is stored, before its answer is made, so a server
+// that stops first (and never runs the maker) loses neither.
+TEST_F(NodeServiceTest, AnIssuanceIsAuditedAndCountedBeforeItsAnswerIsMade) {
+  NodeService& service = Service();
+  const std::string audit_path = dir_ + "/audit.log";
+  auto audit = AuditLog::Open(audit_path);
+  ASSERT_TRUE(audit.ok());
+  server::MetricsRegistry metrics;
+  Api api(service, **audit, metrics);
+
+  // A server side that keeps the maker without running it, as a stopped server does.
+  struct Kept : server::Responder::Target {
+    std::mutex mu;
+    std::condition_variable delivered;
+    std::optional<server::Responder::Make> make;
+    void Deliver(server::Responder::Make m) noexcept override {
+      std::lock_guard lock(mu);
+      make = std::move(m);
+      delivered.notify_all();
+    }
+  };
+  auto kept = std::make_shared<Kept>();
+  server::HttpRequest request;
+  request.method = "POST";
+  request.target = "/v1/attestations";
+  request.headers = {{"content-type", "application/json"}};
+  request.body = R"({"subject_id": ")" + subject_ +
+                 R"(", "audience": "Bank of Shenzhen", "purpose": "loan-application"})";
+  request.request_id = "0123456789abcdef";
+  request.client.common_name = "bank.client.test";
+  request.client.role = server::Role::kBank;
+  api.HandleAsync(request, server::Responder(kept));
+  {
+    std::unique_lock lock(kept->mu);
+    ASSERT_TRUE(kept->delivered.wait_for(lock, std::chrono::seconds(10),
+                                         [&] { return kept->make.has_value(); }));
+  }
+  std::ifstream lines(audit_path);
+  std::string line;
+  ASSERT_TRUE(std::getline(lines, line));
+  cg::v1::AuditRecord record;
+  ASSERT_TRUE(JsonToMessage(line, &record).ok()) << line;
+  EXPECT_EQ(record.request_id(), "0123456789abcdef");
+  EXPECT_EQ(record.action(), "issue");
+  EXPECT_EQ(record.result(), "ok");
+  EXPECT_EQ(record.http_status(), 201);
+  EXPECT_EQ(record.attestation_id().size(), 32u);
+  EXPECT_EQ(test::MetricValue(metrics.Render(), "cg_attestations_issued_total"), 1);
+
+  // The answer, made now, names the attestation the audit line names.
+  const server::HttpResponse answer = (*kept->make)();
+  EXPECT_EQ(answer.status, 201);
+  cg::v1::IssueResponse issued;
+  ASSERT_TRUE(JsonToMessage(answer.body, &issued).ok()) << answer.body;
+  EXPECT_EQ(issued.attestation_id(), record.attestation_id());
+  EXPECT_TRUE(service.GetAttestation(issued.attestation_id()).ok());
+  EXPECT_FALSE(std::getline(lines, line)) << "a second audit line: " << line;
 }
 
 TEST_F(NodeServiceTest, WorksOnAPrivateInMemoryStoreWithOneConnection) {
