@@ -36,7 +36,9 @@ using mapping::NodeIndex;
 // touch a cache miss at this size).
 class IdInterner {
  public:
-  uint32_t Intern(std::string_view id) {
+  uint32_t Intern(std::string_view id) { return Insert(id).first; }
+  // The id's index, and whether it was new.
+  std::pair<uint32_t, bool> Insert(std::string_view id) {
     if ((size() + 1) * 2 > slots_.size()) Grow();
     const uint64_t hash = Hash(id);
     for (size_t slot = Home(hash, slots_.size());; slot = (slot + 1) & (slots_.size() - 1)) {
@@ -46,9 +48,9 @@ class IdInterner {
         arena_.append(id);
         offsets_.push_back(arena_.size());
         slots_[slot] = Tag(hash) | index;
-        return index;
+        return {index, true};
       }
-      if ((entry & kTagMask) == Tag(hash) && Get(Index(entry)) == id) return Index(entry);
+      if ((entry & kTagMask) == Tag(hash) && Get(Index(entry)) == id) return {Index(entry), false};
     }
   }
   std::optional<uint32_t> Find(std::string_view id) const {
@@ -64,6 +66,8 @@ class IdInterner {
     return std::string_view(arena_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
   }
   size_t size() const { return offsets_.size() - 1; }
+  // The ids' characters, all together.
+  size_t bytes() const { return arena_.size(); }
 
  private:
   static constexpr uint64_t kEmpty = ~uint64_t{0};
@@ -316,8 +320,8 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   std::vector<uint64_t> name_offsets{0};
   std::vector<mapping::NativeAssessment> hk_native;  // Hong Kong: by node
   std::vector<std::string> hk_evidence;              // Hong Kong: first evidence line
-  auto add_graded = [&](const std::string& id, const std::string& name, GradedEntity g) {
-    ids.Intern(id);
+  // After ids.Insert(id) found it new: graded entity i is id i.
+  auto add_graded = [&](const std::string& name, GradedEntity g) {
     graded.push_back(g);
     names += name;
     name_offsets.push_back(names.size());
@@ -325,20 +329,20 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   };
   if (shenzhen) {
     CG_RETURN_IF_ERROR(store.ScanSzGrades(o.period, [&](const mapping::SzGradeRecord& r) {
-      if (ids.Find(r.entity_id)) return OkStatus();
+      if (!ids.Insert(r.entity_id).second) return OkStatus();
       GradedEntity g;
       g.grade = static_cast<uint8_t>(std::find(std::begin(kGrades), std::end(kGrades), r.grade) -
                                      std::begin(kGrades));
       g.serious_dishonesty = r.serious_dishonesty;
       g.abnormal_operation = r.abnormal_operation;
       g.shell_risk = r.shell_risk;
-      add_graded(r.entity_id, r.name, g);
+      add_graded(r.name, g);
       return OkStatus();
     }));
   } else {
     CG_RETURN_IF_ERROR(store.ScanHkBureau([&](const mapping::HkBureauRecord& r) {
-      if (ids.Find(r.entity_id)) return OkStatus();
-      add_graded(r.entity_id, r.name, GradedEntity{});
+      if (!ids.Insert(r.entity_id).second) return OkStatus();
+      add_graded(r.name, GradedEntity{});
       hk_native.push_back(mapping::AssessHongKong(r, mapping::DaysFromDate(r.as_of), o.model));
       hk_evidence.push_back("hk-bureau|" + r.entity_id + "|" + r.as_of + "|" +
                             crypto::HexEncode(crypto::Sha256(mapping::SerializeHkBureau(r))) +
@@ -451,6 +455,7 @@ StatusOr<BatchSummary> EvaluatePeriod(Store& store, const BatchOptions& o) {
   // 4. The equity graph. Real feeds carry mistakes: holders over 100% are scaled down
   // and flagged rather than stopping the whole month's evaluation.
   mapping::EquityGraphBuilder builder(mapping::OverSubscribedHolders::kNormalise);
+  builder.Reserve(ids.size(), ids.bytes(), edges.size());
   for (uint32_t i = 0; i < ids.size(); ++i) {
     const bool person = is_person[i] != 0;
     std::string_view jurisdiction = i < graded.size() ? std::string_view(shenzhen ? "CN-SZ" : "HK")

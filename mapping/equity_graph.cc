@@ -101,6 +101,15 @@ std::optional<NodeIndex> EquityGraph::FindNode(std::string_view id) const {
 // ---------------------------------------------------------------------------------
 // EquityGraphBuilder
 
+void EquityGraphBuilder::Reserve(std::size_t nodes, std::size_t id_bytes, std::size_t holdings) {
+  id_chars_.reserve(id_bytes);
+  id_offsets_.reserve(nodes + 1);
+  kind_.reserve(nodes);
+  flags_.reserve(nodes);
+  jurisdiction_.reserve(nodes);
+  pending_.reserve(holdings);
+}
+
 NodeIndex EquityGraphBuilder::AddNode(std::string_view id, NodeKind kind,
                                       std::string_view jurisdiction, bool shell) {
   if (kind_.size() >= kNoNode) {
