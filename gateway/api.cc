@@ -162,7 +162,9 @@ std::string AuditLine(const cg::v1::AuditRecord& r) {
 
 Api::Api(NodeService& service, AuditLog& audit, server::MetricsRegistry& metrics, ApiPeers peers)
     : service_(service), audit_(audit), peers_(peers) {
-  issued_ = metrics.AddCounter("cg_attestations_issued_total", "Attestations issued").value();
+  issued_ = &metrics.AddCounter("cg_attestations_issued_total", "Attestations issued")
+                 .value()
+                 ->WithLabels({});
   verification_failures_ =
       metrics
           .AddCounter("cg_verification_failures_total",
@@ -582,7 +584,7 @@ std::optional<HttpResponse> Api::Dispatch(ApiCall& call) {
       HttpResponse r = FromStatus(call, recognised.status());
       return r.status == 400 ? rejected(r) : r;
     }
-    issued_->WithLabels({}).Increment();
+    issued_->Increment();
     call.audit.set_attestation_id(recognised->attestation_id());
     HttpResponse r = Reply(call, *recognised, 201);
     r.headers.emplace_back("location", "/v1/attestations/" + recognised->attestation_id());
@@ -665,7 +667,7 @@ std::optional<HttpResponse> Api::Dispatch(ApiCall& call) {
       return r.status == 400 ? rejected(r) : r;
     }
     auto& answer = std::get<cg::v1::CrossBorderResponse>(result);
-    issued_->WithLabels({}).Increment();
+    issued_->Increment();
     call.audit.set_attestation_id(answer.recognition_id());
     HttpResponse r = Reply(call, answer, 201);
     r.headers.emplace_back("location", "/v1/attestations/" + answer.recognition_id());
@@ -742,7 +744,7 @@ HttpResponse Api::Refused(ApiCall& call, const Status& status) {
 }
 
 void Api::Count(ApiCall& call, const cg::v1::IssueResponse& issued) {
-  issued_->WithLabels({}).Increment();
+  issued_->Increment();
   call.audit.set_attestation_id(issued.attestation_id());
 }
 

@@ -136,7 +136,7 @@ class Api {
   // The JSON of recent evaluation lookups (gateway/rendered_cache.h).
   RenderedCache rendered_evaluations_{kRenderedEvaluationBytes};
   RecheckedGeneration evaluations_generation_{kEvaluationsRecheck};
-  server::CounterFamily* issued_ = nullptr;
+  server::Counter* issued_ = nullptr;  // looked up once: counted on the ledger's thread
   server::CounterFamily* verification_failures_ = nullptr;
   server::CounterFamily* rejected_ = nullptr;
   server::CounterFamily* cross_border_failures_ = nullptr;

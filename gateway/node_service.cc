@@ -410,12 +410,24 @@ class NodeService::Impl {
   }
 
   // Runs `start`, which answers through the callback it is given, and waits for
-  // the answer.
+  // the answer. Only the callback keeps the promise: dropped unanswered (a callback
+  // that threw), it says so rather than leaving the caller waiting.
   template <typename Start>
   static StatusOr<cg::v1::IssueResponse> Wait(Start start) {
-    std::promise<StatusOr<cg::v1::IssueResponse>> answer;
-    std::future<StatusOr<cg::v1::IssueResponse>> result = answer.get_future();
-    start([&answer](StatusOr<cg::v1::IssueResponse> r) { answer.set_value(std::move(r)); });
+    struct Answer {
+      std::promise<StatusOr<cg::v1::IssueResponse>> promise;
+      bool given = false;
+      ~Answer() {
+        if (!given) promise.set_value(InternalError("the issuance was dropped unanswered"));
+      }
+    };
+    auto answer = std::make_shared<Answer>();
+    std::future<StatusOr<cg::v1::IssueResponse>> result = answer->promise.get_future();
+    start([answer](StatusOr<cg::v1::IssueResponse> r) {
+      answer->given = true;
+      answer->promise.set_value(std::move(r));
+    });
+    answer.reset();
     return result.get();
   }
 
