@@ -182,9 +182,8 @@ int Serve(const ServeOptions& o) {
   service_options.consent_required_for_peers = config->policy.consent_required_for_peers;
   // Enough store connections for every network thread (lookups and issuances read
   // there) and 16 handler threads at once; requests beyond wait for one.
-  service_options.readers = static_cast<unsigned>(config->api->threads +
-                                                  std::min(config->api->handler_threads, 16)) +
-                            1;
+  service_options.readers =
+      static_cast<unsigned>(config->api->threads + std::min(config->api->handler_threads, 16)) + 1;
   // The shipped scales and the conservative translation, the home scale first.
   const config::ModelConfig model = config::DefaultModelConfig();
   service_options.scales = model.scales;

@@ -12,13 +12,13 @@
 #include <thread>
 
 #include "crypto/attestation.h"
+#include "crypto/verifier.h"
 #include "gateway/api.h"
 #include "gateway/server/metrics.h"
+#include "mapping/identifier.h"
 #include "proto/api.pb.h"
 #include "specs/json.h"
 #include "tests/metric_value.h"
-#include "crypto/verifier.h"
-#include "mapping/identifier.h"
 
 namespace cg::gateway {
 namespace {
