@@ -575,20 +575,8 @@ std::optional<HttpResponse> Api::Dispatch(ApiCall& call) {
     } else if (role == Role::kFirm) {
       return NotYours(call);
     }
-    auto recognised = service_.Recognize(recognize);
-    if (!recognised.ok()) {
-      if (recognised.status().code() == StatusCode::kPermissionDenied) {
-        return Error(call, 403, ConsentRefusalCode(recognised.status()),
-                     recognised.status().message());
-      }
-      HttpResponse r = FromStatus(call, recognised.status());
-      return r.status == 400 ? rejected(r) : r;
-    }
-    issued_->Increment();
-    call.audit.set_attestation_id(recognised->attestation_id());
-    HttpResponse r = Reply(call, *recognised, 201);
-    r.headers.emplace_back("location", "/v1/attestations/" + recognised->attestation_id());
-    return r;
+    // Answered as an issuance: a recognition is one (IssueResponse).
+    return Issued(call, service_.Recognize(recognize));
   }
 
   // Entity statements for the other side's penetration: peers (and operators).

@@ -119,7 +119,8 @@ class Api {
   ApiCall Begin(const server::HttpRequest& request);
   // Nothing when the call was handed on to answer through its responder.
   std::optional<server::HttpResponse> Dispatch(ApiCall& call);
-  // The response to an issuance, counted (Count) when it was stored.
+  // The response to an issuance (or a recognition), counted (Count) when it was
+  // stored.
   server::HttpResponse Issued(ApiCall& call, const StatusOr<cg::v1::IssueResponse>& issued);
   // The response to an issuance that failed.
   server::HttpResponse Refused(ApiCall& call, const Status& status);
