@@ -17,7 +17,7 @@ struct ProcessOptions {
   // Written to the child's standard input; when empty the child reads /dev/null.
   std::string stdin_text;
   // The child is killed with SIGKILL when it runs longer than this.
-  std::chrono::seconds timeout{60};
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
 
 struct ProcessResult {
