@@ -176,10 +176,11 @@ TEST_F(LoadCliTest, KilledLoadLeavesTheStoreAsItWas) {
   for (double fraction : {0.3, 0.6, 0.8, 0.95}) {
     const auto at = std::chrono::milliseconds(static_cast<int64_t>(took.count() * fraction));
     const int64_t rows_before = Count("SELECT count(*) FROM performance");
-    const int64_t loads_before = Count("SELECT count(*) FROM feed_loads WHERE feed = 'performance'");
+    const int64_t loads_before =
+        Count("SELECT count(*) FROM feed_loads WHERE feed = 'performance'");
     auto killed = Cli({"load", "performance", performance, "--store", Store()}, at);
-    SCOPED_TRACE(::testing::Message() << "killed after " << at.count() << " ms of "
-                                      << took.count() << " ms; " << killed.Describe());
+    SCOPED_TRACE(::testing::Message() << "killed after " << at.count() << " ms of " << took.count()
+                                      << " ms; " << killed.Describe());
     EXPECT_EQ(IntegrityCheck(), "ok");
     EXPECT_EQ(Count("SELECT count(*) FROM sz_grades"), graded);
     EXPECT_EQ(Count("SELECT total(business_changes) FROM sz_grades"), before);
