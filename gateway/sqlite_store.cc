@@ -1,6 +1,10 @@
 // The SQLite implementation of Store. Every sqlite3_* result code is translated
 // into a Status here, and nowhere else.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -8,6 +12,7 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -180,7 +185,40 @@ CREATE TABLE store_generations (
 ) WITHOUT ROWID;
 INSERT INTO store_generations VALUES ('evaluations', 0);
 )sql",
+    // 10: a subject's attestations are found through the subject file (see
+    // kSubjectSchema), not an index of this one: that index took a page at random per
+    // issuance, a quarter of an issuance's store work.
+    R"sql(
+DROP INDEX IF EXISTS attestations_by_subject;
+)sql",
 };
+
+// The schema version whose migration brought the subject file.
+constexpr int kSubjectFileVersion = 10;
+
+// The subject file, beside the store's (PATH-subjects, attached as `subjects`): the
+// attestations' subjects, filed in sorted batches by a thread of their own
+// (SubjectFiler) up to a mark, the rowid of the last attestation filed. A listing
+// reads what is filed there and scans the attestations past the mark, so it never
+// depends on the filing having caught up. In a file of its own so that filing, a
+// write, never holds up the attestations' writer. Derived data: a subject file
+// that is missing, or that does not match the store (the attestation at its mark
+// has another status index, say after a restore), is filed again from the start.
+// Rowids serve as the mark because attestations are never deleted: they have no
+// gaps, and VACUUM keeps them.
+constexpr const char* kSubjectSchema = R"sql(
+CREATE TABLE IF NOT EXISTS subjects.attestation_subjects (
+  subject_id TEXT NOT NULL,
+  status_index INTEGER NOT NULL,
+  PRIMARY KEY (subject_id, status_index)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subjects.filed (
+  id INTEGER PRIMARY KEY CHECK (id = 0),
+  last_rowid INTEGER NOT NULL,
+  last_status_index INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO subjects.filed VALUES (0, 0, -1);
+)sql";
 
 // The condition that leaves out periods whose evaluation is still being written
 // (migration 7), for a query over `evaluations` (or an alias of it).
@@ -189,6 +227,9 @@ INSERT INTO store_generations VALUES ('evaluations', 0);
 constexpr const char* kAttestationColumns =
     "attestation_id, recognition, subject_id, period, grade, issued_at, valid_until, audience, "
     "status_index, recognizes, state, reason, changed_at, superseded_by";
+
+// At most this many are filed in one transaction (a first filing of a large store).
+constexpr int64_t kMaxFiledAtOnce = 1 << 18;
 
 constexpr int kBusyTimeoutMs = 10000;
 
@@ -811,7 +852,7 @@ class BackgroundCheckpointer {
       return;
     }
     // SQLITE_BUSY while the background one runs: then the next write tries again.
-    (void)sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    (void)sqlite3_wal_checkpoint_v2(writer, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
 
   // Makes `writer`'s commits ask this for checkpoints instead of running them.
@@ -842,7 +883,7 @@ class BackgroundCheckpointer {
   void Checkpoint() {
     int frames = 0, copied = 0;
     // A failure (busy, I/O) leaves the WAL as it is: a later commit asks again.
-    if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) !=
+    if (sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) !=
         SQLITE_OK) {
       return;
     }
@@ -860,6 +901,7 @@ class SqliteStore : public Store {
   SqliteStore(sqlite3* db, std::string url, bool in_memory)
       : db_(db), url_(std::move(url)), in_memory_(in_memory) {}
   ~SqliteStore() override {
+    filer_.reset();  // waits for a filing in progress (on its own connection)
     if (checkpointer_) {
       sqlite3_wal_hook(db_, nullptr, nullptr);  // it points at the checkpointer
       checkpointer_.reset();
@@ -883,7 +925,27 @@ class SqliteStore : public Store {
                             "PRAGMA temp_store = MEMORY",
                             "configure"));
     CG_RETURN_IF_ERROR(Exec(db_, kCacheSize, "configure"));
-    return Migrate();
+    CG_RETURN_IF_ERROR(Migrate());
+    if (!in_memory_ && opened_at_version_ < kSubjectFileVersion &&
+        version_ >= kSubjectFileVersion) {
+      CG_RETURN_IF_ERROR(FileEverySubject().WithContext("filing the attestations' subjects"));
+    }
+    return OkStatus();
+  }
+
+  // Made by the migration to the version that brought the subject file, so that an
+  // upgraded store's listings need not scan all of its attestations until the
+  // first issuance starts a filer. Detached after: see AttachSubjects.
+  Status FileEverySubject() {
+    Status filed = OkStatus();
+    while (filed.ok()) {
+      auto batch = FileSubjects();
+      filed = batch.status();
+      if (filed.ok() && *batch == 0) break;
+    }
+    (void)Exec(db_, "DETACH subjects", "detach the subject file");
+    subjects_attached_ = false;
+    return filed;
   }
 
   StatusOr<std::unique_ptr<FeedLoad>> BeginLoad(mapping::FeedKind kind) override {
@@ -949,7 +1011,141 @@ class SqliteStore : public Store {
       (void)Exec(db_, "ROLLBACK", "rollback");
     }
     (void)Exec(db_, "PRAGMA synchronous = NORMAL", "configure");
+    if (stored.ok()) AfterStoring(batch.size());
     return stored;
+  }
+
+  // Counts what the subject file lacks and has it filed once there is a batch: by
+  // a thread and connection of their own, started with the first attestations this
+  // connection stores (and asked at once, for what earlier runs left). A private
+  // in-memory store has no other connection: it files on this one.
+  void AfterStoring(size_t stored) {
+    unfiled_ += stored;
+    if (!in_memory_ && !filer_ && !filer_failed_) {
+      auto opened = Store::Open(url_);
+      filer_failed_ = !opened.ok();
+      if (!opened.ok()) {
+        spdlog::warn(
+            "cannot open the store to file attestation subjects ({}); listings scan "
+            "the attestations past the mark instead",
+            opened.status().message());
+        return;
+      }
+      filer_store_ = std::move(*opened);
+      auto* filer = static_cast<SqliteStore*>(filer_store_.get());
+      (void)Exec(filer->db_, "PRAGMA cache_size = -65536", "configure");
+      filer_ = std::make_unique<OnDemandTask>([filer] {
+        // Busy while a connection that lists holds the subject file's write lock (any
+        // BEGIN IMMEDIATE of its takes it): a moment later it is free. A failure
+        // leaves more to scan, and the next batch asks again.
+        for (int retry = 0; retry < 50;) {
+          auto filed = filer->FileSubjects();
+          if (filed.ok() && *filed < static_cast<uint64_t>(kMaxFiledAtOnce)) return;
+          if (filed.ok()) continue;  // more than one filing's worth
+          if (filed.status().code() != StatusCode::kAborted || ++retry == 50) {
+            spdlog::warn("filing attestation subjects: {}", filed.status().message());
+            return;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+      });
+      filer_->Request();
+      unfiled_ = 0;
+    }
+    if (unfiled_ < kSubjectFilingBatch) return;
+    unfiled_ = 0;
+    if (filer_) {
+      filer_->Request();
+    } else if (in_memory_) {
+      (void)FileSubjects();  // a failure leaves more to scan
+    }
+  }
+
+  // Files the subjects of the attestations past the subject file's mark (at most
+  // kMaxFiledAtOnce of them) in one transaction; returns how many. Writes only the
+  // subject file: the attestations' writer goes on meanwhile.
+  StatusOr<uint64_t> FileSubjects() {
+    CG_RETURN_IF_ERROR(AttachSubjects());
+    // First read what is to be filed, in short read transactions of their own: a
+    // reader of the store's file holds up the writer's WAL from starting again (see
+    // BackgroundCheckpointer), so none should last long. The rows read are never
+    // deleted and their subjects never change, so reading them in parts is safe.
+    int64_t from = 0, to = 0, last_status_index = -1;
+    std::vector<std::pair<std::string, int64_t>> rows;
+    {
+      Statement mark, end, tail;
+      CG_RETURN_IF_ERROR(mark.Prepare(db_, "SELECT last_rowid FROM subjects.filed"));
+      CG_RETURN_IF_ERROR(end.Prepare(db_, "SELECT coalesce(max(rowid), 0) FROM main.attestations"));
+      CG_RETURN_IF_ERROR(tail.Prepare(db_,
+                                      "SELECT subject_id, status_index FROM main.attestations "
+                                      "WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid"));
+      // The mark before the store, as in CheckSubjects.
+      CG_RETURN_IF_ERROR(Exec(db_, "BEGIN", "begin reading what to file"));
+      Status read = [&]() -> Status {
+        CG_ASSIGN_OR_RETURN(bool row, mark.Step("read the filing mark"));
+        if (!row) return InternalError("the subject file has no filing mark");
+        from = mark.ColumnInt(0);
+        CG_ASSIGN_OR_RETURN(row, end.Step("read the last attestation"));
+        to = std::min(row ? end.ColumnInt(0) : 0, from + kMaxFiledAtOnce);
+        return OkStatus();
+      }();
+      mark.Reset();
+      end.Reset();
+      (void)Exec(db_, "COMMIT", "end reading what to file");
+      CG_RETURN_IF_ERROR(read);
+      constexpr int64_t kRowsPerRead = 256;
+      for (int64_t part = from; part < to; part += kRowsPerRead) {
+        tail.Int(1, part);
+        tail.Int(2, std::min(to, part + kRowsPerRead));
+        while (true) {
+          CG_ASSIGN_OR_RETURN(bool row, tail.Step("read the attestations to file"));
+          if (!row) break;
+          rows.emplace_back(tail.ColumnText(0), tail.ColumnInt(1));
+          last_status_index = rows.back().second;
+        }
+        tail.Reset();
+      }
+    }
+    if (to <= from) return 0;
+    if (rows.size() != static_cast<size_t>(to - from)) {
+      return DataLossError("attestations " + std::to_string(from + 1) + " to " +
+                           std::to_string(to) + " have gaps: " + std::to_string(rows.size()) +
+                           " rows");
+    }
+    // In key order: the index's pages are then each written once, in order.
+    std::sort(rows.begin(), rows.end());
+    Statement mark, insert, move;
+    CG_RETURN_IF_ERROR(mark.Prepare(db_, "SELECT last_rowid FROM subjects.filed"));
+    CG_RETURN_IF_ERROR(
+        insert.Prepare(db_, "INSERT INTO subjects.attestation_subjects VALUES (?1, ?2)"));
+    CG_RETURN_IF_ERROR(
+        move.Prepare(db_, "UPDATE subjects.filed SET last_rowid = ?1, last_status_index = ?2"));
+    // Deferred, not IMMEDIATE: that would take the write lock of the store's file too.
+    CG_RETURN_IF_ERROR(Exec(db_, "BEGIN", "begin filing subjects"));
+    Status filed = [&]() -> Status {
+      CG_ASSIGN_OR_RETURN(bool row, mark.Step("read the filing mark"));
+      // Filed meanwhile by another (a second process's filer): nothing to do.
+      if (!row || mark.ColumnInt(0) != from) {
+        rows.clear();
+        return OkStatus();
+      }
+      mark.Reset();
+      for (const auto& [subject, status_index] : rows) {
+        insert.Text(1, subject);
+        insert.Int(2, status_index);
+        CG_RETURN_IF_ERROR(insert.Run("file an attestation's subject"));
+      }
+      move.Int(1, to);
+      move.Int(2, last_status_index);
+      return move.Run("move the filing mark");
+    }();
+    mark.Reset();
+    if (filed.ok()) filed = Exec(db_, "COMMIT", "commit filing subjects");
+    if (!filed.ok()) {
+      if (sqlite3_get_autocommit(db_) == 0) (void)Exec(db_, "ROLLBACK", "rollback");
+      return filed;
+    }
+    return static_cast<uint64_t>(rows.size());
   }
 
   StatusOr<StoredAttestation> GetAttestation(std::string_view attestation_id) override {
@@ -974,11 +1170,16 @@ class SqliteStore : public Store {
 
   StatusOr<std::vector<StoredAttestation>> ListAttestations(std::string_view subject_id,
                                                             size_t limit) override {
+    CG_RETURN_IF_ERROR(AttachSubjects());
     Statement list;
-    CG_RETURN_IF_ERROR(list.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
-                                             " FROM attestations WHERE subject_id = ?1 "
-                                             "ORDER BY issued_at DESC, status_index DESC "
-                                             "LIMIT ?2"));
+    // Filed ones through the subject file; those stored since by the table's end.
+    CG_RETURN_IF_ERROR(list.Prepare(
+        db_, "SELECT " + std::string(kAttestationColumns) +
+                 " FROM attestations WHERE status_index IN ("
+                 "SELECT status_index FROM subjects.attestation_subjects WHERE subject_id = ?1 "
+                 "UNION ALL SELECT status_index FROM main.attestations "
+                 "WHERE rowid > (SELECT last_rowid FROM subjects.filed) AND subject_id = ?1) "
+                 "ORDER BY issued_at DESC, status_index DESC LIMIT ?2"));
     list.Text(1, subject_id);
     list.Int(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
     std::vector<StoredAttestation> out;
@@ -1437,6 +1638,103 @@ class SqliteStore : public Store {
   }
 
  private:
+  // Attaches the subject file (kSubjectSchema), made with the store file's
+  // permissions, and starts it again when it does not match the store. Only when a
+  // connection first lists or files: a connection that has it attached takes its
+  // write lock with every BEGIN IMMEDIATE, and the writers (the ledger, loads,
+  // evaluations) need not hold up the filer so.
+  Status AttachSubjects() {
+    if (subjects_attached_) return OkStatus();
+    // Busy while another connection makes or starts the file again at the same time.
+    Status attached = AttachAndCheckSubjects();
+    for (int retry = 0; retry < 100 && attached.code() == StatusCode::kAborted; ++retry) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      attached = AttachAndCheckSubjects();
+    }
+    CG_RETURN_IF_ERROR(attached);
+    subjects_attached_ = true;
+    return OkStatus();
+  }
+  Status AttachAndCheckSubjects() {
+    std::string path = ":memory:";
+    if (!in_memory_) {
+      path = std::string(sqlite3_db_filename(db_, "main")) + "-subjects";
+      struct stat store_file {};
+      if (::stat(sqlite3_db_filename(db_, "main"), &store_file) == 0) {
+        const int fd =
+            ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, store_file.st_mode & 0777);
+        if (fd >= 0) ::close(fd);
+      }
+    }
+    {
+      Statement attach;
+      CG_RETURN_IF_ERROR(attach.Prepare(db_, "ATTACH ?1 AS subjects"));
+      attach.Text(1, path);
+      CG_RETURN_IF_ERROR(attach.Run("attach the subject file " + path));
+    }
+    Status ready = CheckSubjects();
+    if (!ready.ok()) (void)Exec(db_, "DETACH subjects", "detach the subject file");
+    return ready;
+  }
+  Status CheckSubjects() {
+    if (!in_memory_) {
+      CG_RETURN_IF_ERROR(
+          Exec(db_, "PRAGMA subjects.journal_mode = WAL", "enable WAL in the subject file"));
+    }
+    CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA subjects.synchronous = NORMAL", "configure"));
+    bool made = false;
+    {
+      Statement exists;
+      CG_RETURN_IF_ERROR(
+          exists.Prepare(db_, "SELECT count(*) FROM subjects.sqlite_master WHERE name = 'filed'"));
+      CG_ASSIGN_OR_RETURN(bool row, exists.Step("read the subject file"));
+      made = row && exists.ColumnInt(0) != 0;
+    }  // finalised: a read still open would make the write below fail at once if busy
+    if (!made) CG_RETURN_IF_ERROR(InTransaction(kSubjectSchema, "make the subject file"));
+    // The mark first, then the store: read the other way round, a filing and the
+    // commit of what it filed could both fall between the two reads, and the
+    // attestation at the mark would seem missing.
+    Statement mark, at_mark;
+    CG_RETURN_IF_ERROR(
+        mark.Prepare(db_, "SELECT last_rowid, last_status_index FROM subjects.filed"));
+    CG_RETURN_IF_ERROR(
+        at_mark.Prepare(db_, "SELECT status_index FROM main.attestations WHERE rowid = ?1"));
+    CG_RETURN_IF_ERROR(Exec(db_, "BEGIN", "check the subject file"));
+    bool matches = false;
+    Status read = [&]() -> Status {
+      CG_ASSIGN_OR_RETURN(bool row, mark.Step("read the filing mark"));
+      if (!row) return OkStatus();
+      const int64_t last_rowid = mark.ColumnInt(0);
+      const int64_t last_status_index = mark.ColumnInt(1);
+      if (last_rowid == 0) {
+        matches = true;
+        return OkStatus();
+      }
+      at_mark.Int(1, last_rowid);
+      CG_ASSIGN_OR_RETURN(bool found, at_mark.Step("read the attestation at the filing mark"));
+      matches = found && at_mark.ColumnInt(0) == last_status_index;
+      return OkStatus();
+    }();
+    mark.Reset();
+    at_mark.Reset();
+    (void)Exec(db_, "COMMIT", "check the subject file");
+    CG_RETURN_IF_ERROR(read);
+    if (matches) return OkStatus();
+    return InTransaction(
+        "DELETE FROM subjects.attestation_subjects; "
+        "UPDATE subjects.filed SET last_rowid = 0, last_status_index = -1",
+        "start the subject file again");
+  }
+
+  // Runs `sql` in a deferred transaction (which locks only the files it writes).
+  Status InTransaction(const char* sql, std::string_view what) {
+    CG_RETURN_IF_ERROR(Exec(db_, "BEGIN", what));
+    Status done = Exec(db_, sql, what);
+    if (done.ok()) done = Exec(db_, "COMMIT", what);
+    if (!done.ok()) (void)Exec(db_, "ROLLBACK", "rollback");
+    return done;
+  }
+
   Status Migrate() {
     {
       // Finalised before the migrations: a statement still open would keep a
@@ -1445,6 +1743,7 @@ class SqliteStore : public Store {
       CG_RETURN_IF_ERROR(read.Prepare(db_, "PRAGMA user_version"));
       CG_ASSIGN_OR_RETURN(bool row, read.Step("read schema version"));
       version_ = row ? static_cast<int>(read.ColumnInt(0)) : 0;
+      opened_at_version_ = version_;
     }
     const int latest = LatestSchemaVersion();
     if (version_ > latest) {
@@ -1499,7 +1798,14 @@ class SqliteStore : public Store {
   // checkpoints to it.
   std::unique_ptr<BackgroundCheckpointer> checkpointer_;
   bool checkpointer_failed_ = false;
+  // The subject filer (AfterStoring): its connection, and the task that files.
+  std::unique_ptr<Store> filer_store_;
+  std::unique_ptr<OnDemandTask> filer_;  // after filer_store_: it uses it
+  bool filer_failed_ = false;
+  uint64_t unfiled_ = 0;  // stored by this connection since the filer was last asked
+  bool subjects_attached_ = false;
   int version_ = 0;
+  int opened_at_version_ = 0;  // before Migrate
 };
 
 // Process-wide SQLite settings, made before SQLite's first use. Memory statistics

@@ -187,6 +187,8 @@ class Store {
   // kNotFound when there is none with that id.
   virtual StatusOr<StoredAttestation> GetAttestation(std::string_view attestation_id) = 0;
   // A subject's attestations, newest first, at most `limit`, without envelopes.
+  // Every stored attestation is listed, whether or not its subject is filed yet
+  // (kSubjectFilingBatch).
   virtual StatusOr<std::vector<StoredAttestation>> ListAttestations(std::string_view subject_id,
                                                                     size_t limit) = 0;
   // Every active recognition (this node's recognitions of other sides'
@@ -245,5 +247,13 @@ class Store {
 
 // The newest schema version this program knows.
 int LatestSchemaVersion();
+
+// The store finds a subject's attestations through an index it files in sorted
+// batches, on a thread of its own, once this many have been stored by a connection
+// (gateway/sqlite_store.cc, kSubjectSchema); a listing scans the ones stored since.
+// Filing each attestation as it is stored wrote a page of that index at random per
+// issuance; a batch writes most of its pages once each, so fewer, larger batches cost
+// less, but a listing scans up to about this many attestations.
+inline constexpr uint64_t kSubjectFilingBatch = 4096;
 
 }  // namespace cg::gateway

@@ -334,6 +334,7 @@ TEST_F(StoreTest, MigratesAVersion5Store) {
           "DROP TABLE entity_statements; DROP TABLE evaluation_runs; DROP TABLE store_generations; "
           "DROP INDEX attestations_active; CREATE INDEX attestations_active "
           "ON attestations (subject_id) WHERE state = 1; "
+          "CREATE INDEX attestations_by_subject ON attestations (subject_id, issued_at); "
           "PRAGMA user_version = 5",
           nullptr, nullptr, nullptr),
       SQLITE_OK);
@@ -341,8 +342,8 @@ TEST_F(StoreTest, MigratesAVersion5Store) {
 
   auto store = Store::Open(url_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ((*store)->schema_version(), 9);
-  EXPECT_EQ(LatestSchemaVersion(), 9);
+  EXPECT_EQ((*store)->schema_version(), 10);
+  EXPECT_EQ(LatestSchemaVersion(), 10);
   EXPECT_EQ(*(*store)->EvaluationsGeneration(), 0u);  // migration 9
   {
     // Migration 8 keys the index of active attestations by status index.
@@ -419,6 +420,206 @@ TEST_F(StoreTest, AttestationCommitsAreCheckpointedInTheBackground) {
 // background checkpoint never gets that close while they keep coming, and the WAL
 // must still start again.
 TEST_F(StoreTest, LargeGroupsStillStartTheWalAgain) { CommitAttestationsInGroups(url_, dir_, 100); }
+
+// Attestations of `subjects` subjects in turn, `count` of them from status index
+// `first`, stored in groups of 64.
+void PutSubjectAttestations(Store& store, uint64_t first, uint64_t count, int subjects) {
+  std::vector<StoredAttestation> rows;
+  for (uint64_t i = first; i < first + count; ++i) {
+    StoredAttestation a;
+    a.attestation_id = fmt::format("{:032x}", i);
+    a.subject_id = fmt::format("uscc:91440300MA5G2U{:04}", i % static_cast<uint64_t>(subjects));
+    a.period = "2026-10";
+    a.grade = "A";
+    a.issued_at = 1'790'000'000 + static_cast<int64_t>(i);
+    a.valid_until = a.issued_at + 86'400;
+    a.status_index = i;
+    a.envelope = "envelope";
+    rows.push_back(std::move(a));
+    if (rows.size() == 64 || i + 1 == first + count) {
+      const Status stored = store.PutAttestations(rows);
+      ASSERT_TRUE(stored.ok()) << stored.ToString();
+      rows.clear();
+    }
+  }
+}
+
+// The subject file's filing mark, read with a connection of the test's own.
+int64_t FiledMark(const std::string& dir) {
+  sqlite3* db = nullptr;
+  int64_t mark = -1;
+  if (sqlite3_open_v2((dir + "/node.db-subjects").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* sql = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT last_rowid FROM filed", -1, &sql, nullptr) == SQLITE_OK &&
+        sqlite3_step(sql) == SQLITE_ROW) {
+      mark = sqlite3_column_int64(sql, 0);
+    }
+    sqlite3_finalize(sql);
+  }
+  sqlite3_close(db);
+  return mark;
+}
+
+int64_t WaitForFiledMark(const std::string& dir, int64_t at_least) {
+  int64_t mark = FiledMark(dir);
+  for (int i = 0; i < 200 && mark < at_least; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    mark = FiledMark(dir);
+  }
+  return mark;
+}
+
+// What ListAttestations must give for subject `s` of `subjects` with `count` stored:
+// its status indexes, newest first.
+std::vector<uint64_t> ExpectedListing(uint64_t count, int subjects, int s, size_t limit) {
+  std::vector<uint64_t> out;
+  for (uint64_t i = count; i-- > 0 && out.size() < limit;) {
+    if (i % static_cast<uint64_t>(subjects) == static_cast<uint64_t>(s)) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<uint64_t> Listed(Store& store, int s, size_t limit) {
+  auto listed = store.ListAttestations(fmt::format("uscc:91440300MA5G2U{:04}", s), limit);
+  EXPECT_TRUE(listed.ok()) << listed.status().ToString();
+  std::vector<uint64_t> out;
+  if (listed.ok()) {
+    for (const StoredAttestation& a : *listed) out.push_back(a.status_index);
+  }
+  return out;
+}
+
+// Subjects are filed in batches on a thread of the store's own; a listing finds
+// every attestation, filed or not, for this connection and for another.
+TEST_F(StoreTest, AListingFindsAttestationsWhetherTheirSubjectsAreFiledOrNot) {
+  constexpr int kSubjects = 37;
+  auto store = Store::Open(url_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  // Before any filing: all of them past the mark.
+  PutSubjectAttestations(**store, 0, 100, kSubjects);
+  EXPECT_EQ(Listed(**store, 5, 100), ExpectedListing(100, kSubjects, 5, 100));
+  // Two batches: the filer files them on its own, when asked (at the first store,
+  // then after each batch) and as far as they are stored when it runs.
+  const uint64_t stored = 2 * kSubjectFilingBatch + 100;
+  PutSubjectAttestations(**store, 100, stored - 100, kSubjects);
+  const int64_t filed = WaitForFiledMark(dir_, static_cast<int64_t>(kSubjectFilingBatch));
+  EXPECT_GE(filed, static_cast<int64_t>(kSubjectFilingBatch));
+  EXPECT_LE(filed, static_cast<int64_t>(stored));
+  // And some more that wait for the next batch.
+  const uint64_t total = stored + 300;
+  PutSubjectAttestations(**store, stored, 300, kSubjects);
+  auto reader = Store::Open(url_);
+  ASSERT_TRUE(reader.ok());
+  for (int s : {0, 5, 36}) {
+    EXPECT_EQ(Listed(**store, s, 1000), ExpectedListing(total, kSubjects, s, 1000)) << s;
+    EXPECT_EQ(Listed(**reader, s, 1000), ExpectedListing(total, kSubjects, s, 1000)) << s;
+    EXPECT_EQ(Listed(**reader, s, 7), ExpectedListing(total, kSubjects, s, 7)) << s;
+  }
+  EXPECT_TRUE(Listed(**reader, kSubjects, 10).empty());
+  // The filing index holds each filed attestation once.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/node.db-subjects").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* sql = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT count(*), count(DISTINCT status_index) FROM "
+                               "attestation_subjects",
+                               -1, &sql, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(sql), SQLITE_ROW);
+  const int64_t filed_now = FiledMark(dir_);
+  EXPECT_GE(filed_now, filed);
+  EXPECT_EQ(sqlite3_column_int64(sql, 0), filed_now);
+  EXPECT_EQ(sqlite3_column_int64(sql, 1), filed_now);
+  sqlite3_finalize(sql);
+  sqlite3_close(db);
+}
+
+// The subject file is derived: lost, or not the store's (a store restored without
+// it), it is filed again from the start, and listings stay whole meanwhile.
+TEST_F(StoreTest, ASubjectFileLostOrNotTheStoresIsFiledAgain) {
+  constexpr int kSubjects = 11;
+  const uint64_t count = kSubjectFilingBatch + 10;
+  {
+    auto store = Store::Open(url_);
+    ASSERT_TRUE(store.ok());
+    PutSubjectAttestations(**store, 0, count, kSubjects);
+    ASSERT_GT(WaitForFiledMark(dir_, 1), 0);
+  }
+  // Another store's subject file in its place: its mark names another attestation.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/node.db-subjects").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "UPDATE filed SET last_status_index = 999999; "
+                           "DELETE FROM attestation_subjects WHERE status_index % 2 = 0",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    auto store = Store::Open(url_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    // The first listing finds that the file is not the store's and starts it again.
+    EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count, kSubjects, 4, 1000));
+    EXPECT_EQ(FiledMark(dir_), 0);
+    // The next attestation stored starts the filer, which files all of them again.
+    PutSubjectAttestations(**store, count, 1, kSubjects);
+    EXPECT_EQ(WaitForFiledMark(dir_, static_cast<int64_t>(count + 1)),
+              static_cast<int64_t>(count + 1));
+    EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
+    EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
+  }
+  // Lost altogether.
+  for (const char* suffix : {"-subjects", "-subjects-wal", "-subjects-shm"}) {
+    fs::remove(dir_ + "/node.db" + suffix);
+  }
+  auto store = Store::Open(url_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
+  // Made with the store file's permissions.
+  EXPECT_EQ(fs::status(dir_ + "/node.db-subjects").permissions(),
+            fs::status(dir_ + "/node.db").permissions());
+}
+
+// An upgraded store gets its subject file, filed, as the migration completes.
+TEST_F(StoreTest, TheUpgradeToTheSubjectFileFilesEverySubject) {
+  const uint64_t count = 1000;
+  {
+    auto store = Store::Open(url_);
+    ASSERT_TRUE(store.ok());
+    PutSubjectAttestations(**store, 0, count, 9);
+  }
+  // Back to what a version 9 program made.
+  for (const char* suffix : {"-subjects", "-subjects-wal", "-subjects-shm"}) {
+    fs::remove(dir_ + "/node.db" + suffix);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/node.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE INDEX attestations_by_subject ON attestations (subject_id, "
+                         "issued_at); PRAGMA user_version = 9",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = Store::Open(url_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->schema_version(), 10);
+  EXPECT_EQ(FiledMark(dir_), static_cast<int64_t>(count));
+  EXPECT_EQ(Listed(**store, 3, 1000), ExpectedListing(count, 9, 3, 1000));
+}
+
+// A private in-memory store has no other connection: it files on its own.
+TEST(InMemoryStoreTest, FilesSubjectsOnItsOwnConnection) {
+  auto store = Store::Open("sqlite::memory:");
+  ASSERT_TRUE(store.ok());
+  const uint64_t count = kSubjectFilingBatch + 5;
+  PutSubjectAttestations(**store, 0, count, 3);
+  for (int s : {0, 1, 2}) {
+    EXPECT_EQ(Listed(**store, s, 2000), ExpectedListing(count, 3, s, 2000)) << s;
+  }
+}
 
 TEST_F(StoreTest, ScansTheForeignHoldersOfEachSide) {
   auto store = Store::Open(url_);
