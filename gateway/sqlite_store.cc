@@ -1,6 +1,7 @@
 // The SQLite implementation of Store. Every sqlite3_* result code is translated
 // into a Status here, and nowhere else.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -8,7 +9,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <random>
@@ -203,7 +206,7 @@ constexpr int kSubjectFileVersion = 10;
 // depends on the filing having caught up. In a file of its own so that filing, a
 // write, never holds up the attestations' writer. Derived data: a subject file
 // that is missing, or that does not match the store (the attestation at its mark
-// has another status index, say after a restore), is filed again from the start.
+// has another id, say after a restore), is filed again from the start.
 // Rowids serve as the mark because attestations are never deleted: they have no
 // gaps, and VACUUM keeps them.
 constexpr const char* kSubjectSchema = R"sql(
@@ -215,9 +218,9 @@ CREATE TABLE IF NOT EXISTS subjects.attestation_subjects (
 CREATE TABLE IF NOT EXISTS subjects.filed (
   id INTEGER PRIMARY KEY CHECK (id = 0),
   last_rowid INTEGER NOT NULL,
-  last_status_index INTEGER NOT NULL
+  last_attestation_id TEXT NOT NULL
 );
-INSERT OR IGNORE INTO subjects.filed VALUES (0, 0, -1);
+INSERT OR IGNORE INTO subjects.filed VALUES (0, 0, '');
 )sql";
 
 // The condition that leaves out periods whose evaluation is still being written
@@ -901,6 +904,7 @@ class SqliteStore : public Store {
   SqliteStore(sqlite3* db, std::string url, bool in_memory)
       : db_(db), url_(std::move(url)), in_memory_(in_memory) {}
   ~SqliteStore() override {
+    if (filer_store_) static_cast<SqliteStore*>(filer_store_.get())->stopping_ = true;
     filer_.reset();  // waits for a filing in progress (on its own connection)
     if (checkpointer_) {
       sqlite3_wal_hook(db_, nullptr, nullptr);  // it points at the checkpointer
@@ -928,24 +932,13 @@ class SqliteStore : public Store {
     CG_RETURN_IF_ERROR(Migrate());
     if (!in_memory_ && opened_at_version_ < kSubjectFileVersion &&
         version_ >= kSubjectFileVersion) {
-      CG_RETURN_IF_ERROR(FileEverySubject().WithContext("filing the attestations' subjects"));
+      // Made and filed with the upgrade, not at the first listing. A failure leaves
+      // it to the first listing (see AttachSubjects).
+      Status filed = AttachSubjects(SubjectFile::kReadOnly);
+      if (!filed.ok()) spdlog::warn("filing the attestations' subjects: {}", filed.message());
+      DetachSubjects();
     }
     return OkStatus();
-  }
-
-  // Made by the migration to the version that brought the subject file, so that an
-  // upgraded store's listings need not scan all of its attestations until the
-  // first issuance starts a filer. Detached after: see AttachSubjects.
-  Status FileEverySubject() {
-    Status filed = OkStatus();
-    while (filed.ok()) {
-      auto batch = FileSubjects();
-      filed = batch.status();
-      if (filed.ok() && *batch == 0) break;
-    }
-    (void)Exec(db_, "DETACH subjects", "detach the subject file");
-    subjects_attached_ = false;
-    return filed;
   }
 
   StatusOr<std::unique_ptr<FeedLoad>> BeginLoad(mapping::FeedKind kind) override {
@@ -1038,7 +1031,7 @@ class SqliteStore : public Store {
         // Busy while a connection that lists holds the subject file's write lock (any
         // BEGIN IMMEDIATE of its takes it): a moment later it is free. A failure
         // leaves more to scan, and the next batch asks again.
-        for (int retry = 0; retry < 50;) {
+        for (int retry = 0; retry < 50 && !filer->stopping_.load();) {
           auto filed = filer->FileSubjects();
           if (filed.ok() && *filed < static_cast<uint64_t>(kMaxFiledAtOnce)) return;
           if (filed.ok()) continue;  // more than one filing's worth
@@ -1065,19 +1058,24 @@ class SqliteStore : public Store {
   // kMaxFiledAtOnce of them) in one transaction; returns how many. Writes only the
   // subject file: the attestations' writer goes on meanwhile.
   StatusOr<uint64_t> FileSubjects() {
-    CG_RETURN_IF_ERROR(AttachSubjects());
+    CG_RETURN_IF_ERROR(AttachSubjects(SubjectFile::kWritable));
+    return FileAttachedSubjects();
+  }
+  StatusOr<uint64_t> FileAttachedSubjects() {
     // First read what is to be filed, in short read transactions of their own: a
     // reader of the store's file holds up the writer's WAL from starting again (see
     // BackgroundCheckpointer), so none should last long. The rows read are never
     // deleted and their subjects never change, so reading them in parts is safe.
-    int64_t from = 0, to = 0, last_status_index = -1;
+    int64_t from = 0, to = 0;
+    std::string last_attestation_id;
     std::vector<std::pair<std::string, int64_t>> rows;
     {
       Statement mark, end, tail;
       CG_RETURN_IF_ERROR(mark.Prepare(db_, "SELECT last_rowid FROM subjects.filed"));
       CG_RETURN_IF_ERROR(end.Prepare(db_, "SELECT coalesce(max(rowid), 0) FROM main.attestations"));
       CG_RETURN_IF_ERROR(tail.Prepare(db_,
-                                      "SELECT subject_id, status_index FROM main.attestations "
+                                      "SELECT subject_id, status_index, attestation_id "
+                                      "FROM main.attestations "
                                       "WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid"));
       // The mark before the store, as in CheckSubjects.
       CG_RETURN_IF_ERROR(Exec(db_, "BEGIN", "begin reading what to file"));
@@ -1101,7 +1099,7 @@ class SqliteStore : public Store {
           CG_ASSIGN_OR_RETURN(bool row, tail.Step("read the attestations to file"));
           if (!row) break;
           rows.emplace_back(tail.ColumnText(0), tail.ColumnInt(1));
-          last_status_index = rows.back().second;
+          last_attestation_id = tail.ColumnText(2);
         }
         tail.Reset();
       }
@@ -1119,7 +1117,7 @@ class SqliteStore : public Store {
     CG_RETURN_IF_ERROR(
         insert.Prepare(db_, "INSERT INTO subjects.attestation_subjects VALUES (?1, ?2)"));
     CG_RETURN_IF_ERROR(
-        move.Prepare(db_, "UPDATE subjects.filed SET last_rowid = ?1, last_status_index = ?2"));
+        move.Prepare(db_, "UPDATE subjects.filed SET last_rowid = ?1, last_attestation_id = ?2"));
     // Deferred, not IMMEDIATE: that would take the write lock of the store's file too.
     CG_RETURN_IF_ERROR(Exec(db_, "BEGIN", "begin filing subjects"));
     Status filed = [&]() -> Status {
@@ -1136,7 +1134,7 @@ class SqliteStore : public Store {
         CG_RETURN_IF_ERROR(insert.Run("file an attestation's subject"));
       }
       move.Int(1, to);
-      move.Int(2, last_status_index);
+      move.Text(2, last_attestation_id);
       return move.Run("move the filing mark");
     }();
     mark.Reset();
@@ -1170,16 +1168,26 @@ class SqliteStore : public Store {
 
   StatusOr<std::vector<StoredAttestation>> ListAttestations(std::string_view subject_id,
                                                             size_t limit) override {
-    CG_RETURN_IF_ERROR(AttachSubjects());
     Statement list;
-    // Filed ones through the subject file; those stored since by the table's end.
-    CG_RETURN_IF_ERROR(list.Prepare(
-        db_, "SELECT " + std::string(kAttestationColumns) +
-                 " FROM attestations WHERE status_index IN ("
-                 "SELECT status_index FROM subjects.attestation_subjects WHERE subject_id = ?1 "
-                 "UNION ALL SELECT status_index FROM main.attestations "
-                 "WHERE rowid > (SELECT last_rowid FROM subjects.filed) AND subject_id = ?1) "
-                 "ORDER BY issued_at DESC, status_index DESC LIMIT ?2"));
+    if (Status attached = AttachSubjects(SubjectFile::kReadOnly); attached.ok()) {
+      // Filed ones through the subject file; those stored since by the table's end.
+      // The subject is checked again on the row itself: the subject file is derived
+      // data, and must never show one subject's attestation as another's.
+      CG_RETURN_IF_ERROR(list.Prepare(
+          db_, "SELECT " + std::string(kAttestationColumns) +
+                   " FROM main.attestations WHERE subject_id = ?1 AND status_index IN ("
+                   "SELECT status_index FROM subjects.attestation_subjects WHERE subject_id = ?1 "
+                   "UNION ALL SELECT status_index FROM main.attestations WHERE rowid > "
+                   "coalesce((SELECT last_rowid FROM subjects.filed), 0) AND subject_id = ?1) "
+                   "ORDER BY issued_at DESC, status_index DESC LIMIT ?2"));
+    } else {
+      // Slower, but whole: every attestation is in the store's own file.
+      spdlog::warn("the subject file cannot be used ({}); listing by a scan", attached.message());
+      CG_RETURN_IF_ERROR(list.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
+                                               " FROM main.attestations WHERE subject_id = ?1 "
+                                               "ORDER BY issued_at DESC, status_index DESC "
+                                               "LIMIT ?2"));
+    }
     list.Text(1, subject_id);
     list.Int(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
     std::vector<StoredAttestation> out;
@@ -1638,24 +1646,35 @@ class SqliteStore : public Store {
   }
 
  private:
-  // Attaches the subject file (kSubjectSchema), made with the store file's
-  // permissions, and starts it again when it does not match the store. Only when a
-  // connection first lists or files: a connection that has it attached takes its
-  // write lock with every BEGIN IMMEDIATE, and the writers (the ledger, loads,
-  // evaluations) need not hold up the filer so.
-  Status AttachSubjects() {
-    if (subjects_attached_) return OkStatus();
-    // Busy while another connection makes or starts the file again at the same time.
-    Status attached = AttachAndCheckSubjects();
+  // Attaches the subject file (kSubjectSchema) as `subjects`. Each time a connection
+  // first needs it, the file is made (with the store file's permissions) when
+  // missing, started again when it does not match the store, and, for a connection
+  // that lists, caught up when more than a batch waits to be filed (after a crash,
+  // an upgrade, or issuances by another process): so a listing scans about a batch
+  // at most. A connection that lists then has it attached read-only: a BEGIN
+  // IMMEDIATE takes the write lock of every writable file attached, and one of its
+  // (a consent's withdrawal, say) would otherwise wait for the filer while holding
+  // the store's write lock, and hold up the attestations' writer with it.
+  enum class SubjectFile { kNone, kReadOnly, kWritable };
+  Status AttachSubjects(SubjectFile mode) {
+    if (subjects_ == mode || subjects_ == SubjectFile::kWritable) return OkStatus();
+    DetachSubjects();
+    // Busy while another connection makes, starts again or files it at the same time.
+    Status attached = PrepareSubjects(mode);
     for (int retry = 0; retry < 100 && attached.code() == StatusCode::kAborted; ++retry) {
+      DetachSubjects();
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      attached = AttachAndCheckSubjects();
+      attached = PrepareSubjects(mode);
     }
-    CG_RETURN_IF_ERROR(attached);
-    subjects_attached_ = true;
-    return OkStatus();
+    if (!attached.ok()) DetachSubjects();
+    return attached;
   }
-  Status AttachAndCheckSubjects() {
+  void DetachSubjects() {
+    if (subjects_ == SubjectFile::kNone) return;
+    (void)Exec(db_, "DETACH subjects", "detach the subject file");
+    subjects_ = SubjectFile::kNone;
+  }
+  Status PrepareSubjects(SubjectFile mode) {
     std::string path = ":memory:";
     if (!in_memory_) {
       path = std::string(sqlite3_db_filename(db_, "main")) + "-subjects";
@@ -1666,15 +1685,48 @@ class SqliteStore : public Store {
         if (fd >= 0) ::close(fd);
       }
     }
-    {
-      Statement attach;
-      CG_RETURN_IF_ERROR(attach.Prepare(db_, "ATTACH ?1 AS subjects"));
-      attach.Text(1, path);
-      CG_RETURN_IF_ERROR(attach.Run("attach the subject file " + path));
+    CG_RETURN_IF_ERROR(Attach(path));
+    subjects_ = SubjectFile::kWritable;
+    CG_RETURN_IF_ERROR(CheckSubjects());
+    // A private in-memory store keeps it writable: its one connection files.
+    if (mode == SubjectFile::kWritable || in_memory_) return OkStatus();
+    while (true) {
+      CG_ASSIGN_OR_RETURN(int64_t waiting, UnfiledRows());
+      if (waiting <= static_cast<int64_t>(kSubjectFilingBatch)) break;
+      CG_RETURN_IF_ERROR(FileAttachedSubjects().status());
     }
-    Status ready = CheckSubjects();
-    if (!ready.ok()) (void)Exec(db_, "DETACH subjects", "detach the subject file");
-    return ready;
+    DetachSubjects();
+    CG_RETURN_IF_ERROR(Attach("file:" + UriPath(path) + "?mode=ro"));
+    subjects_ = SubjectFile::kReadOnly;
+    return OkStatus();
+  }
+  Status Attach(const std::string& file) {
+    Statement attach;
+    CG_RETURN_IF_ERROR(attach.Prepare(db_, "ATTACH ?1 AS subjects"));
+    attach.Text(1, file);
+    return attach.Run("attach the subject file " + file);
+  }
+  // A path as a URI's path: characters that a URI gives meaning to, escaped.
+  static std::string UriPath(std::string_view path) {
+    std::string out;
+    for (const char c : path) {
+      const auto u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) || std::strchr("/-._~", c) != nullptr) {
+        out += c;
+      } else {
+        out += fmt::format("%{:02X}", u);
+      }
+    }
+    return out;
+  }
+  StatusOr<int64_t> UnfiledRows() {
+    Statement count;
+    CG_RETURN_IF_ERROR(
+        count.Prepare(db_,
+                      "SELECT (SELECT coalesce(max(rowid), 0) FROM "
+                      "main.attestations) - (SELECT last_rowid FROM subjects.filed)"));
+    CG_ASSIGN_OR_RETURN(bool row, count.Step("count the attestations not filed"));
+    return row ? count.ColumnInt(0) : 0;
   }
   Status CheckSubjects() {
     if (!in_memory_) {
@@ -1696,23 +1748,22 @@ class SqliteStore : public Store {
     // attestation at the mark would seem missing.
     Statement mark, at_mark;
     CG_RETURN_IF_ERROR(
-        mark.Prepare(db_, "SELECT last_rowid, last_status_index FROM subjects.filed"));
+        mark.Prepare(db_, "SELECT last_rowid, last_attestation_id FROM subjects.filed"));
     CG_RETURN_IF_ERROR(
-        at_mark.Prepare(db_, "SELECT status_index FROM main.attestations WHERE rowid = ?1"));
+        at_mark.Prepare(db_, "SELECT attestation_id FROM main.attestations WHERE rowid = ?1"));
     CG_RETURN_IF_ERROR(Exec(db_, "BEGIN", "check the subject file"));
     bool matches = false;
     Status read = [&]() -> Status {
       CG_ASSIGN_OR_RETURN(bool row, mark.Step("read the filing mark"));
-      if (!row) return OkStatus();
+      if (!row) return OkStatus();  // no mark: made again below
       const int64_t last_rowid = mark.ColumnInt(0);
-      const int64_t last_status_index = mark.ColumnInt(1);
       if (last_rowid == 0) {
         matches = true;
         return OkStatus();
       }
       at_mark.Int(1, last_rowid);
       CG_ASSIGN_OR_RETURN(bool found, at_mark.Step("read the attestation at the filing mark"));
-      matches = found && at_mark.ColumnInt(0) == last_status_index;
+      matches = found && at_mark.ColumnText(0) == mark.ColumnText(1);
       return OkStatus();
     }();
     mark.Reset();
@@ -1722,7 +1773,7 @@ class SqliteStore : public Store {
     if (matches) return OkStatus();
     return InTransaction(
         "DELETE FROM subjects.attestation_subjects; "
-        "UPDATE subjects.filed SET last_rowid = 0, last_status_index = -1",
+        "INSERT OR REPLACE INTO subjects.filed VALUES (0, 0, '')",
         "start the subject file again");
   }
 
@@ -1803,7 +1854,8 @@ class SqliteStore : public Store {
   std::unique_ptr<OnDemandTask> filer_;  // after filer_store_: it uses it
   bool filer_failed_ = false;
   uint64_t unfiled_ = 0;  // stored by this connection since the filer was last asked
-  bool subjects_attached_ = false;
+  SubjectFile subjects_ = SubjectFile::kNone;  // how `subjects` is attached
+  std::atomic<bool> stopping_{false};          // a filer's: its owner is closing
   int version_ = 0;
   int opened_at_version_ = 0;  // before Migrate
 };
@@ -1832,7 +1884,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url) {
   const bool in_memory = path == ":memory:";
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+      path.c_str(), &db,
+      // URI filenames: the subject file is attached read-only by one (AttachSubjects).
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
   if (rc != SQLITE_OK) {
     Status status = SqliteStatus(db, rc, "cannot open store " + path);
     sqlite3_close_v2(db);

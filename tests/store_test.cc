@@ -521,13 +521,14 @@ TEST_F(StoreTest, AListingFindsAttestationsWhetherTheirSubjectsAreFiledOrNot) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ + "/node.db-subjects").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* sql = nullptr;
+  // In one statement: a filing may still be committing.
   ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "SELECT count(*), count(DISTINCT status_index) FROM "
-                               "attestation_subjects",
+                               "SELECT count(*), count(DISTINCT status_index), "
+                               "(SELECT last_rowid FROM filed) FROM attestation_subjects",
                                -1, &sql, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(sql), SQLITE_ROW);
-  const int64_t filed_now = FiledMark(dir_);
+  const int64_t filed_now = sqlite3_column_int64(sql, 2);
   EXPECT_GE(filed_now, filed);
   EXPECT_EQ(sqlite3_column_int64(sql, 0), filed_now);
   EXPECT_EQ(sqlite3_column_int64(sql, 1), filed_now);
@@ -546,12 +547,13 @@ TEST_F(StoreTest, ASubjectFileLostOrNotTheStoresIsFiledAgain) {
     PutSubjectAttestations(**store, 0, count, kSubjects);
     ASSERT_GT(WaitForFiledMark(dir_, 1), 0);
   }
-  // Another store's subject file in its place: its mark names another attestation.
+  // A subject file left from before a restore: its mark names an attestation the
+  // store does not have (and half of what it filed is gone, to tell).
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir_ + "/node.db-subjects").c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db,
-                           "UPDATE filed SET last_status_index = 999999; "
+                           "UPDATE filed SET last_attestation_id = 'lost with the restore'; "
                            "DELETE FROM attestation_subjects WHERE status_index % 2 = 0",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
@@ -560,17 +562,19 @@ TEST_F(StoreTest, ASubjectFileLostOrNotTheStoresIsFiledAgain) {
   {
     auto store = Store::Open(url_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    // The first listing finds that the file is not the store's and starts it again.
+    // The first listing finds that the file is not the store's, starts it again
+    // and, with more than a batch waiting, files them before it lists.
     EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count, kSubjects, 4, 1000));
-    EXPECT_EQ(FiledMark(dir_), 0);
-    // The next attestation stored starts the filer, which files all of them again.
+    EXPECT_EQ(FiledMark(dir_), static_cast<int64_t>(count));
+    // The next attestation stored starts the filer, which files it.
     PutSubjectAttestations(**store, count, 1, kSubjects);
     EXPECT_EQ(WaitForFiledMark(dir_, static_cast<int64_t>(count + 1)),
               static_cast<int64_t>(count + 1));
     EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
     EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
   }
-  // Lost altogether.
+  // Lost altogether; the store file private.
+  fs::permissions(dir_ + "/node.db", fs::perms::owner_read | fs::perms::owner_write);
   for (const char* suffix : {"-subjects", "-subjects-wal", "-subjects-shm"}) {
     fs::remove(dir_ + "/node.db" + suffix);
   }
@@ -579,12 +583,13 @@ TEST_F(StoreTest, ASubjectFileLostOrNotTheStoresIsFiledAgain) {
   EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
   // Made with the store file's permissions.
   EXPECT_EQ(fs::status(dir_ + "/node.db-subjects").permissions(),
-            fs::status(dir_ + "/node.db").permissions());
+            fs::perms::owner_read | fs::perms::owner_write);
 }
 
-// An upgraded store gets its subject file, filed, as the migration completes.
+// An upgraded store gets its subject file, filed but for a batch at most, as the
+// migration completes; and the index it replaces is gone.
 TEST_F(StoreTest, TheUpgradeToTheSubjectFileFilesEverySubject) {
-  const uint64_t count = 1000;
+  const uint64_t count = 2 * kSubjectFilingBatch + 10;
   {
     auto store = Store::Open(url_);
     ASSERT_TRUE(store.ok());
@@ -606,8 +611,18 @@ TEST_F(StoreTest, TheUpgradeToTheSubjectFileFilesEverySubject) {
   auto store = Store::Open(url_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ((*store)->schema_version(), 10);
-  EXPECT_EQ(FiledMark(dir_), static_cast<int64_t>(count));
-  EXPECT_EQ(Listed(**store, 3, 1000), ExpectedListing(count, 9, 3, 1000));
+  EXPECT_GE(FiledMark(dir_), static_cast<int64_t>(count - kSubjectFilingBatch));
+  EXPECT_EQ(Listed(**store, 3, 2000), ExpectedListing(count, 9, 3, 2000));
+  ASSERT_EQ(sqlite3_open((dir_ + "/node.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* sql = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(
+                db, "SELECT count(*) FROM sqlite_master WHERE name = 'attestations_by_subject'", -1,
+                &sql, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(sql), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(sql, 0), 0);
+  sqlite3_finalize(sql);
+  sqlite3_close(db);
 }
 
 // A private in-memory store has no other connection: it files on its own.
