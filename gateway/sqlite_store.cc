@@ -198,6 +198,8 @@ DROP INDEX IF EXISTS attestations_by_subject;
 
 // The schema version whose migration brought the subject file.
 constexpr int kSubjectFileVersion = 10;
+// The subject file's own format (its user_version).
+constexpr int kSubjectFileFormat = 1;
 
 // The subject file, beside the store's (PATH-subjects, attached as `subjects`): the
 // attestations' subjects, filed in sorted batches by a thread of their own
@@ -1734,15 +1736,23 @@ class SqliteStore : public Store {
           Exec(db_, "PRAGMA subjects.journal_mode = WAL", "enable WAL in the subject file"));
     }
     CG_RETURN_IF_ERROR(Exec(db_, "PRAGMA subjects.synchronous = NORMAL", "configure"));
-    bool made = false;
+    // The file's format is its user_version: one of another (an older program's, or
+    // none yet) is made again, being derived data.
+    int format = 0;
     {
-      Statement exists;
-      CG_RETURN_IF_ERROR(
-          exists.Prepare(db_, "SELECT count(*) FROM subjects.sqlite_master WHERE name = 'filed'"));
-      CG_ASSIGN_OR_RETURN(bool row, exists.Step("read the subject file"));
-      made = row && exists.ColumnInt(0) != 0;
+      Statement version;
+      CG_RETURN_IF_ERROR(version.Prepare(db_, "PRAGMA subjects.user_version"));
+      CG_ASSIGN_OR_RETURN(bool row, version.Step("read the subject file's format"));
+      format = row ? static_cast<int>(version.ColumnInt(0)) : 0;
     }  // finalised: a read still open would make the write below fail at once if busy
-    if (!made) CG_RETURN_IF_ERROR(InTransaction(kSubjectSchema, "make the subject file"));
+    if (format != kSubjectFileFormat) {
+      const std::string remake =
+          "DROP TABLE IF EXISTS subjects.attestation_subjects; "
+          "DROP TABLE IF EXISTS subjects.filed; " +
+          std::string(kSubjectSchema) +
+          "PRAGMA subjects.user_version = " + std::to_string(kSubjectFileFormat);
+      CG_RETURN_IF_ERROR(InTransaction(remake.c_str(), "make the subject file"));
+    }
     // The mark first, then the store: read the other way round, a filing and the
     // commit of what it filed could both fall between the two reads, and the
     // attestation at the mark would seem missing.

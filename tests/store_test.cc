@@ -573,6 +573,21 @@ TEST_F(StoreTest, ASubjectFileLostOrNotTheStoresIsFiledAgain) {
     EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
     EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
   }
+  // Of another format (an older program's): made again.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/node.db-subjects").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP TABLE filed; CREATE TABLE filed (id, last_rowid); "
+                           "PRAGMA user_version = 7",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    auto store = Store::Open(url_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
+    EXPECT_EQ(FiledMark(dir_), static_cast<int64_t>(count + 1));
+  }
   // Lost altogether; the store file private.
   fs::permissions(dir_ + "/node.db", fs::perms::owner_read | fs::perms::owner_write);
   for (const char* suffix : {"-subjects", "-subjects-wal", "-subjects-shm"}) {
