@@ -238,6 +238,23 @@ constexpr int64_t kMaxFiledAtOnce = 1 << 18;
 
 constexpr int kBusyTimeoutMs = 10000;
 
+// A file's path as an SQLite URI ("file:PATH"), with the characters a URI gives a
+// meaning to escaped. Leading slashes past the first are dropped ("//x" is "/x"
+// here; in a URI it would name a host).
+std::string SqliteUri(std::string_view path) {
+  while (path.starts_with("//")) path.remove_prefix(1);
+  std::string out = "file:";
+  for (const char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || std::strchr("/-._~", c) != nullptr) {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
+  }
+  return out;
+}
+
 // The page cache of a connection (1 GiB), and of a connection during a feed load
 // written in key order (64 MiB; see SqliteFeedLoad::Begin).
 constexpr const char* kCacheSize = "PRAGMA cache_size = -1048576";
@@ -1170,6 +1187,9 @@ class SqliteStore : public Store {
 
   StatusOr<std::vector<StoredAttestation>> ListAttestations(std::string_view subject_id,
                                                             size_t limit) override {
+    if (subjects_ == SubjectFile::kNone && std::chrono::steady_clock::now() < subjects_retry_) {
+      return ListByScan(subject_id, limit);
+    }
     Statement list;
     if (Status attached = AttachSubjects(SubjectFile::kReadOnly); attached.ok()) {
       // Filed ones through the subject file; those stored since by the table's end.
@@ -1183,13 +1203,40 @@ class SqliteStore : public Store {
                    "coalesce((SELECT last_rowid FROM subjects.filed), 0) AND subject_id = ?1) "
                    "ORDER BY issued_at DESC, status_index DESC LIMIT ?2"));
     } else {
-      // Slower, but whole: every attestation is in the store's own file.
-      spdlog::warn("the subject file cannot be used ({}); listing by a scan", attached.message());
-      CG_RETURN_IF_ERROR(list.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
-                                               " FROM main.attestations WHERE subject_id = ?1 "
-                                               "ORDER BY issued_at DESC, status_index DESC "
-                                               "LIMIT ?2"));
+      return SubjectFileFailed(attached, subject_id, limit);
     }
+    auto listed = RunListing(list, subject_id, limit);
+    if (listed.ok() || listed.status().code() == StatusCode::kAborted) return listed;
+    // A damaged subject file, say: made again by the next connection to attach it.
+    DetachSubjects();
+    if (AttachSubjects(SubjectFile::kWritable).ok()) {
+      (void)Exec(db_, "PRAGMA subjects.user_version = 0", "mark the subject file for remaking");
+    }
+    DetachSubjects();
+    return SubjectFileFailed(listed.status(), subject_id, limit);
+  }
+
+  // Slower, but whole: every attestation is in the store's own file. The subject
+  // file is tried again after a while, not at every listing.
+  StatusOr<std::vector<StoredAttestation>> SubjectFileFailed(const Status& why,
+                                                             std::string_view subject_id,
+                                                             size_t limit) {
+    spdlog::warn("the subject file cannot be used ({}); listing by a scan for a minute",
+                 why.message());
+    subjects_retry_ = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    return ListByScan(subject_id, limit);
+  }
+  StatusOr<std::vector<StoredAttestation>> ListByScan(std::string_view subject_id, size_t limit) {
+    Statement list;
+    CG_RETURN_IF_ERROR(list.Prepare(db_, "SELECT " + std::string(kAttestationColumns) +
+                                             " FROM main.attestations WHERE subject_id = ?1 "
+                                             "ORDER BY issued_at DESC, status_index DESC "
+                                             "LIMIT ?2"));
+    return RunListing(list, subject_id, limit);
+  }
+  static StatusOr<std::vector<StoredAttestation>> RunListing(Statement& list,
+                                                             std::string_view subject_id,
+                                                             size_t limit) {
     list.Text(1, subject_id);
     list.Int(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
     std::vector<StoredAttestation> out;
@@ -1682,9 +1729,12 @@ class SqliteStore : public Store {
       path = std::string(sqlite3_db_filename(db_, "main")) + "-subjects";
       struct stat store_file {};
       if (::stat(sqlite3_db_filename(db_, "main"), &store_file) == 0) {
-        const int fd =
-            ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, store_file.st_mode & 0777);
-        if (fd >= 0) ::close(fd);
+        // The umask would narrow them: set them as they are.
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+          (void)::fchmod(fd, store_file.st_mode & 0777);
+          ::close(fd);
+        }
       }
     }
     CG_RETURN_IF_ERROR(Attach(path));
@@ -1698,7 +1748,7 @@ class SqliteStore : public Store {
       CG_RETURN_IF_ERROR(FileAttachedSubjects().status());
     }
     DetachSubjects();
-    CG_RETURN_IF_ERROR(Attach("file:" + UriPath(path) + "?mode=ro"));
+    CG_RETURN_IF_ERROR(Attach(SqliteUri(path) + "?mode=ro"));
     subjects_ = SubjectFile::kReadOnly;
     return OkStatus();
   }
@@ -1707,19 +1757,6 @@ class SqliteStore : public Store {
     CG_RETURN_IF_ERROR(attach.Prepare(db_, "ATTACH ?1 AS subjects"));
     attach.Text(1, file);
     return attach.Run("attach the subject file " + file);
-  }
-  // A path as a URI's path: characters that a URI gives meaning to, escaped.
-  static std::string UriPath(std::string_view path) {
-    std::string out;
-    for (const char c : path) {
-      const auto u = static_cast<unsigned char>(c);
-      if (std::isalnum(u) || std::strchr("/-._~", c) != nullptr) {
-        out += c;
-      } else {
-        out += fmt::format("%{:02X}", u);
-      }
-    }
-    return out;
   }
   StatusOr<int64_t> UnfiledRows() {
     Statement count;
@@ -1865,7 +1902,9 @@ class SqliteStore : public Store {
   bool filer_failed_ = false;
   uint64_t unfiled_ = 0;  // stored by this connection since the filer was last asked
   SubjectFile subjects_ = SubjectFile::kNone;  // how `subjects` is attached
-  std::atomic<bool> stopping_{false};          // a filer's: its owner is closing
+  // After the subject file failed: listings scan until then (SubjectFileFailed).
+  std::chrono::steady_clock::time_point subjects_retry_;
+  std::atomic<bool> stopping_{false};  // a filer's: its owner is closing
   int version_ = 0;
   int opened_at_version_ = 0;  // before Migrate
 };
@@ -1893,9 +1932,12 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url) {
   if (path.empty()) return InvalidArgumentError("store URL has no path: use sqlite:PATH");
   const bool in_memory = path == ":memory:";
   sqlite3* db = nullptr;
+  // Opened as a URI, so that the subject file can be attached read-only by one
+  // (AttachSubjects); the path escaped, so that it means the file it names and
+  // nothing else ("file:...", "?mode=memory").
+  const std::string file = in_memory ? path : SqliteUri(path);
   const int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      // URI filenames: the subject file is attached read-only by one (AttachSubjects).
+      file.c_str(), &db,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
   if (rc != SQLITE_OK) {
     Status status = SqliteStatus(db, rc, "cannot open store " + path);

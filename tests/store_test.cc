@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -588,17 +589,43 @@ TEST_F(StoreTest, ASubjectFileLostOrNotTheStoresIsFiledAgain) {
     EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
     EXPECT_EQ(FiledMark(dir_), static_cast<int64_t>(count + 1));
   }
-  // Lost altogether; the store file private.
-  fs::permissions(dir_ + "/node.db", fs::perms::owner_read | fs::perms::owner_write);
+  // Damaged: its pages past the header overwritten. Listings are still whole (by a
+  // scan of the store).
+  {
+    const std::string file = dir_ + "/node.db-subjects";
+    sqlite3* db = nullptr;  // all of it into the file
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    const auto size = fs::file_size(file);
+    ASSERT_GT(size, 8192u);
+    std::fstream damage(file, std::ios::in | std::ios::out | std::ios::binary);
+    damage.seekp(4096);
+    const std::string garbage(size - 4096, '\xA5');
+    damage.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    damage.close();
+    auto store = Store::Open(url_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (int s = 0; s < kSubjects; ++s) {
+      EXPECT_EQ(Listed(**store, s, 1000), ExpectedListing(count + 1, kSubjects, s, 1000)) << s;
+    }
+  }
+  // Lost altogether; the store file readable by its group (which a umask of 022
+  // would take from a file made plainly).
+  const auto shared = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                      fs::perms::group_write;
+  fs::permissions(dir_ + "/node.db", shared);
+  const mode_t umask_before = ::umask(022);
   for (const char* suffix : {"-subjects", "-subjects-wal", "-subjects-shm"}) {
     fs::remove(dir_ + "/node.db" + suffix);
   }
   auto store = Store::Open(url_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(Listed(**store, 4, 1000), ExpectedListing(count + 1, kSubjects, 4, 1000));
+  ::umask(umask_before);
   // Made with the store file's permissions.
-  EXPECT_EQ(fs::status(dir_ + "/node.db-subjects").permissions(),
-            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::status(dir_ + "/node.db-subjects").permissions(), shared);
 }
 
 // An upgraded store gets its subject file, filed but for a batch at most, as the
