@@ -953,9 +953,14 @@ class SqliteStore : public Store {
         version_ >= kSubjectFileVersion) {
       // Made and filed with the upgrade, not at the first listing. A failure leaves
       // it to the first listing (see AttachSubjects).
-      Status filed = AttachSubjects(SubjectFile::kReadOnly);
+      Status filed = AttachSubjects(SubjectFile::kWritable);
+      while (filed.ok()) {
+        auto batch = FileAttachedSubjects();
+        filed = batch.status();
+        if (filed.ok() && *batch == 0) break;
+      }
       if (!filed.ok()) spdlog::warn("filing the attestations' subjects: {}", filed.message());
-      DetachSubjects();
+      DetachSubjects();  // read-write: as the last connection to it, it tidies its WAL away
     }
     return OkStatus();
   }
