@@ -1052,9 +1052,9 @@ class SqliteStore : public Store {
       auto* filer = static_cast<SqliteStore*>(filer_store_.get());
       (void)Exec(filer->db_, "PRAGMA cache_size = -65536", "configure");
       filer_ = std::make_unique<OnDemandTask>([filer] {
-        // Busy while a connection that lists holds the subject file's write lock (any
-        // BEGIN IMMEDIATE of its takes it): a moment later it is free. A failure
-        // leaves more to scan, and the next batch asks again.
+        // Busy while another connection makes the subject file, starts it again or
+        // catches it up (PrepareSubjects), or another process's filer files: a moment
+        // later it is free. A failure leaves more to scan; the next batch asks again.
         for (int retry = 0; retry < 50 && !filer->stopping_.load();) {
           auto filed = filer->FileSubjects();
           if (filed.ok() && *filed < static_cast<uint64_t>(kMaxFiledAtOnce)) return;
