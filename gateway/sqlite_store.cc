@@ -203,7 +203,7 @@ constexpr int kSubjectFileFormat = 1;
 
 // The subject file, beside the store's (PATH-subjects, attached as `subjects`): the
 // attestations' subjects, filed in sorted batches by a thread of their own
-// (SubjectFiler) up to a mark, the rowid of the last attestation filed. A listing
+// (SqliteStore::AfterStoring) up to a mark, the rowid of the last attestation filed. A listing
 // reads what is filed there and scans the attestations past the mark, so it never
 // depends on the filing having caught up. In a file of its own so that filing, a
 // write, never holds up the attestations' writer. Derived data: a subject file
@@ -953,12 +953,7 @@ class SqliteStore : public Store {
         version_ >= kSubjectFileVersion) {
       // Made and filed with the upgrade, not at the first listing. A failure leaves
       // it to the first listing (see AttachSubjects).
-      Status filed = AttachSubjects(SubjectFile::kWritable);
-      while (filed.ok()) {
-        auto batch = FileAttachedSubjects();
-        filed = batch.status();
-        if (filed.ok() && *batch == 0) break;
-      }
+      Status filed = FileSubjects();
       if (!filed.ok()) spdlog::warn("filing the attestations' subjects: {}", filed.message());
       DetachSubjects();  // read-write: as the last connection to it, it tidies its WAL away
     }
@@ -1055,12 +1050,11 @@ class SqliteStore : public Store {
         // Busy while another connection makes the subject file, starts it again or
         // catches it up (PrepareSubjects), or another process's filer files: a moment
         // later it is free. A failure leaves more to scan; the next batch asks again.
-        for (int retry = 0; retry < 50 && !filer->stopping_.load();) {
-          auto filed = filer->FileSubjects();
-          if (filed.ok() && *filed < static_cast<uint64_t>(kMaxFiledAtOnce)) return;
-          if (filed.ok()) continue;  // more than one filing's worth
-          if (filed.status().code() != StatusCode::kAborted || ++retry == 50) {
-            spdlog::warn("filing attestation subjects: {}", filed.status().message());
+        for (int retry = 0;; ++retry) {
+          const Status filed = filer->FileSubjects();
+          if (filed.ok()) return;
+          if (filed.code() != StatusCode::kAborted || retry == 50) {
+            spdlog::warn("filing attestation subjects: {}", filed.message());
             return;
           }
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -1078,13 +1072,24 @@ class SqliteStore : public Store {
     }
   }
 
-  // Files the subjects of the attestations past the subject file's mark (at most
-  // kMaxFiledAtOnce of them) in one transaction; returns how many. Writes only the
-  // subject file: the attestations' writer goes on meanwhile.
-  StatusOr<uint64_t> FileSubjects() {
+  // Files the subjects of every attestation past the subject file's mark. Writes
+  // only the subject file: the attestations' writer goes on meanwhile.
+  Status FileSubjects() {
     CG_RETURN_IF_ERROR(AttachSubjects(SubjectFile::kWritable));
-    return FileAttachedSubjects();
+    return FileUntil(0);
   }
+  // Files while more than `left` attestations wait (and this store is not closing).
+  Status FileUntil(int64_t left) {
+    while (!stopping_.load()) {
+      CG_ASSIGN_OR_RETURN(int64_t waiting, UnfiledRows());
+      if (waiting <= left) break;
+      CG_ASSIGN_OR_RETURN(uint64_t filed, FileAttachedSubjects());
+      if (filed == 0) break;  // another filed them meanwhile
+    }
+    return OkStatus();
+  }
+  // Files the subjects of the attestations past the mark, at most kMaxFiledAtOnce of
+  // them, in one transaction; returns how many.
   StatusOr<uint64_t> FileAttachedSubjects() {
     // First read what is to be filed, in short read transactions of their own: a
     // reader of the store's file holds up the writer's WAL from starting again (see
@@ -1747,11 +1752,7 @@ class SqliteStore : public Store {
     CG_RETURN_IF_ERROR(CheckSubjects());
     // A private in-memory store keeps it writable: its one connection files.
     if (mode == SubjectFile::kWritable || in_memory_) return OkStatus();
-    while (true) {
-      CG_ASSIGN_OR_RETURN(int64_t waiting, UnfiledRows());
-      if (waiting <= static_cast<int64_t>(kSubjectFilingBatch)) break;
-      CG_RETURN_IF_ERROR(FileAttachedSubjects().status());
-    }
+    CG_RETURN_IF_ERROR(FileUntil(static_cast<int64_t>(kSubjectFilingBatch)));
     DetachSubjects();
     CG_RETURN_IF_ERROR(Attach(SqliteUri(path) + "?mode=ro"));
     subjects_ = SubjectFile::kReadOnly;
